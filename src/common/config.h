@@ -1,0 +1,80 @@
+#pragma once
+// The effective configuration: defaults < config file (TOML) < C19AI_* environment < command-line
+// flags. Every key is declared once in config.cpp (type, default, bounds, secrecy, help); invalid
+// values and unknown keys in the file fail loading with a message naming the key and its source.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace c19ai {
+
+struct ServerConfig {
+  std::string host;
+  int port = 8080;
+  int io_threads = 0;            // 0: one per core
+  int worker_threads = 8;        // the blocking pool
+  int worker_queue = 1024;       // requests waiting for the pool before 503
+  int max_connections = 20000;
+  int64_t max_header_bytes = 0;
+  int64_t max_body_bytes = 0;    // default limit for buffered JSON bodies
+  int64_t header_timeout_ms = 0;
+  int64_t body_timeout_ms = 0;
+  int64_t write_timeout_ms = 0;
+  int64_t shutdown_timeout_ms = 0;
+  std::string tls_cert;
+  std::string tls_key;
+  std::vector<std::string> cors_origins;
+  std::string static_dir;
+  bool access_log = true;
+};
+
+struct DatabaseConfig {
+  std::string url;
+  int pool_size = 8;
+  int64_t busy_timeout_ms = 0;
+  int64_t acquire_timeout_ms = 0;
+};
+
+struct LogConfig {
+  std::string level;
+  std::string format;
+  std::string file;
+};
+
+struct Config {
+  std::string data_dir;
+  ServerConfig server;
+  DatabaseConfig database;
+  std::string cache_url;
+  int64_t cache_memory_bytes = 0;
+  std::string storage_url;
+  std::string queue_url;
+  std::string events_url;
+  LogConfig log;
+
+  // Every key with its effective value and where it came from ("default", "file", "env C19AI_X",
+  // "flag"), in key order. Secrets are masked when mask_secrets.
+  struct Entry {
+    std::string key, value, source, help;
+    bool secret = false;
+  };
+  std::vector<Entry> entries;
+  std::vector<std::string> warnings;  // e.g. unknown C19AI_* variables
+
+  std::vector<Entry> Describe(bool mask_secrets) const;
+};
+
+struct ConfigSources {
+  std::string file;                         // empty: C19AI_CONFIG, else none
+  std::map<std::string, std::string> flags; // key -> value, from the command line
+  const char* const* environ = nullptr;     // nullptr: the process environment
+};
+
+// invalid_argument naming the key (and its source) for any bad value.
+Result<Config> LoadConfig(const ConfigSources& sources);
+
+}  // namespace c19ai

@@ -1,0 +1,61 @@
+#include "support/test_env.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+namespace c19ai::testing {
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::random_device rd;
+  std::filesystem::path p = std::filesystem::path(base ? base : "/tmp") /
+                            ("c19ai-test-" + std::to_string(rd()) + std::to_string(rd()));
+  std::filesystem::create_directories(p);
+  path_ = p.string();
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string PostgresUrl() {
+  const char* v = std::getenv("C19AI_TEST_POSTGRES_URL");
+  return v ? v : "";
+}
+
+bool RequireServers() {
+  const char* v = std::getenv("C19AI_TEST_REQUIRE_SERVERS");
+  return v && std::string(v) == "1";
+}
+
+}  // namespace c19ai::testing
+
+#include "db/db.h"
+
+namespace c19ai::testing {
+
+PostgresDatabase::PostgresDatabase() {
+  admin_url_ = PostgresUrl();
+  if (admin_url_.empty()) return;
+  std::random_device rd;
+  name_ = "c19ai_t" + std::to_string(rd() % 100000000) + std::to_string(rd() % 1000);
+  auto admin = db::Open({.url = admin_url_, .pool_size = 1});
+  if (!admin.ok()) return;
+  if (!(*admin)->ExecScript("CREATE DATABASE " + name_).ok()) return;
+  // Replace the database name: the URL's path after the authority.
+  auto scheme = admin_url_.find("://");
+  auto slash = admin_url_.find('/', scheme + 3);
+  auto query = admin_url_.find('?', scheme + 3);
+  std::string tail = query == std::string::npos ? "" : admin_url_.substr(query);
+  url_ = admin_url_.substr(0, slash == std::string::npos ? query : slash) + "/" + name_ + tail;
+}
+
+PostgresDatabase::~PostgresDatabase() {
+  if (url_.empty()) return;
+  auto admin = db::Open({.url = admin_url_, .pool_size = 1});
+  if (admin.ok()) (void)(*admin)->ExecScript("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+}
+
+}  // namespace c19ai::testing
