@@ -1,6 +1,8 @@
 #include "common/log.h"
 
 #include <atomic>
+#include <condition_variable>
+#include <thread>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -155,6 +157,103 @@ void WriteJsonLine(Level level, std::string_view json_object) {
   Logger()->log(ToSpd(level), json_object);
 }
 
-void Flush() { Logger()->flush(); }
+namespace {
+
+// Per-thread buffers of batched lines and the thread that drains them.
+class Batcher {
+ public:
+  struct Buffer {
+    std::mutex mu;  // guards data; contended only when the flusher drains
+    std::string data;
+  };
+
+  static Batcher& Get() {
+    static Batcher* b = new Batcher();  // never destroyed: threads may log during exit
+    return *b;
+  }
+
+  Buffer& ThreadBuffer() {
+    thread_local std::shared_ptr<Buffer> buffer;
+    if (!buffer) {
+      buffer = std::make_shared<Buffer>();
+      buffer->data.reserve(kBatchBytes * 2);
+      std::lock_guard lock(mu_);
+      buffers_.push_back(buffer);
+      if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+    }
+    return *buffer;
+  }
+
+  void Wake() {
+    {
+      std::lock_guard lock(mu_);
+      wake_ = true;
+    }
+    cv_.notify_one();
+  }
+
+  // Drains every buffer now (on the calling thread).
+  void Drain() {
+    std::vector<std::shared_ptr<Buffer>> buffers;
+    {
+      std::lock_guard lock(mu_);
+      buffers = buffers_;
+    }
+    std::string batch;
+    for (auto& b : buffers) {
+      {
+        std::lock_guard lock(b->mu);
+        if (b->data.empty()) continue;
+        batch.swap(b->data);
+        b->data.reserve(kBatchBytes * 2);
+      }
+      if (batch.back() == '\n') batch.pop_back();
+      Logger()->log(spdlog::level::info, std::string_view(batch));
+      batch.clear();
+    }
+  }
+
+  static constexpr size_t kBatchBytes = 32 << 10;
+
+ private:
+  void Run() {
+    pthread_setname_np(pthread_self(), "c19ai-logbatch");
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return wake_; });
+      wake_ = false;
+      lock.unlock();
+      Drain();
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;  // guards buffers_, wake_, thread_ start
+  std::condition_variable cv_;
+  std::vector<std::shared_ptr<Buffer>> buffers_;
+  bool wake_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+void WriteBatchedLine(std::string_view json_object) {
+  if (!Enabled(Level::kInfo)) return;
+  Batcher& batcher = Batcher::Get();
+  Batcher::Buffer& b = batcher.ThreadBuffer();
+  bool full;
+  {
+    std::lock_guard lock(b.mu);
+    b.data.append(json_object);
+    b.data.push_back('\n');
+    full = b.data.size() >= Batcher::kBatchBytes;
+  }
+  if (full) batcher.Wake();
+}
+
+void Flush() {
+  Batcher::Get().Drain();
+  Logger()->flush();
+}
 
 }  // namespace c19ai::log

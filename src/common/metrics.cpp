@@ -58,6 +58,9 @@ struct Registry::FamilyDef {
   std::deque<Series> series;
 };
 
+Registry::Registry() = default;
+Registry::~Registry() = default;
+
 Registry& Registry::Default() {
   static Registry* registry = new Registry();  // never destroyed: metrics may be touched during exit
   return *registry;

@@ -75,6 +75,8 @@ using Collector = std::function<void(std::vector<Family>& out)>;
 
 class Registry {
  public:
+  Registry();
+  ~Registry();
   static Registry& Default();
 
   Counter& GetCounter(std::string_view name, std::string_view help, const Labels& labels = {});

@@ -206,6 +206,22 @@ class ServerImpl final : public Server {
     auto address = asio::ip::make_address(options_.host, ec);
     if (ec) return Error::Field("server.host", "server.host \"" + options_.host + "\" is not an IP address");
     int port = options_.port;
+    {
+      // The listeners share the port with SO_REUSEPORT, which would also let a second server bind it
+      // silently. A probe bound without that option fails if anything already listens there (and
+      // a later server's probe fails against ours).
+      asio::io_context probe_ctx;
+      tcp::acceptor probe(probe_ctx);
+      tcp::endpoint ep(address, static_cast<unsigned short>(port));
+      probe.open(ep.protocol(), ec);
+      if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) probe.bind(ep, ec);
+      if (ec) {
+        return Error::Unavailable("cannot listen on " + options_.host + ":" + std::to_string(port) + ": " +
+                                  ec.message());
+      }
+      if (port == 0) port = probe.local_endpoint().port();
+    }
     for (int i = 0; i < n; ++i) {
       auto w = std::make_unique<Worker>();
       w->acceptor = std::make_unique<tcp::acceptor>(w->ioc);
@@ -444,6 +460,9 @@ class Session final : public SessionBase {
     stream_parser_.reset();
     head_parser_.emplace();
     head_parser_->header_limit(static_cast<uint32_t>(server_.options().max_header_bytes));
+    // Beast's default request body limit (1 MB) would fail the head of larger uploads; each route's
+    // own limit is checked after routing and enforced again while the body is read.
+    head_parser_->body_limit(std::numeric_limits<uint64_t>::max());
     SetDeadline(server_.options().header_timeout_ms);
     bhttp::async_read_header(stream_, buffer_, *head_parser_,
                              [self = Self()](boost::system::error_code ec, size_t) { self->OnHeader(ec); });
@@ -876,7 +895,7 @@ class Session final : public SessionBase {
         AppendJsonString(line, req_.principal.username);
       }
       line += "}";
-      log::WriteJsonLine(log::Level::kInfo, line);
+      log::WriteBatchedLine(line);
     }
   }
 

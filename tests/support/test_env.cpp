@@ -32,6 +32,8 @@ bool RequireServers() {
 
 }  // namespace c19ai::testing
 
+#include <gtest/gtest.h>
+
 #include "db/db.h"
 
 namespace c19ai::testing {
@@ -42,8 +44,14 @@ PostgresDatabase::PostgresDatabase() {
   std::random_device rd;
   name_ = "c19ai_t" + std::to_string(rd() % 100000000) + std::to_string(rd() % 1000);
   auto admin = db::Open({.url = admin_url_, .pool_size = 1});
-  if (!admin.ok()) return;
-  if (!(*admin)->ExecScript("CREATE DATABASE " + name_).ok()) return;
+  if (!admin.ok()) {
+    ADD_FAILURE() << "cannot reach " << admin_url_ << ": " << admin.error().message;
+    return;
+  }
+  if (Status st = (*admin)->ExecScript("CREATE DATABASE " + name_); !st.ok()) {
+    ADD_FAILURE() << "cannot create database " << name_ << ": " << st.error().message;
+    return;
+  }
   // Replace the database name: the URL's path after the authority.
   auto scheme = admin_url_.find("://");
   auto slash = admin_url_.find('/', scheme + 3);
