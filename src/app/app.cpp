@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "app/internal.h"
+#include "auth/routes.h"
 #include "common/log.h"
 #include "common/thread_pool.h"
 #include "http/http.h"
@@ -20,12 +21,13 @@ App::~App() {
 
 const http::Router& App::router() const { return impl_->router; }
 const Config& App::config() const { return impl_->config; }
+auth::AuthService& App::auth() { return *impl_->auth; }
 int App::port() const { return impl_->server ? impl_->server->port() : 0; }
 
 std::vector<db::MigrationFile> AllMigrations() {
   std::vector<db::MigrationFile> all;
   // Module order matters: later modules' tables may reference earlier ones.
-  for (auto&& set : std::initializer_list<std::vector<db::MigrationFile>>{}) {
+  for (auto&& set : {auth::Migrations()}) {
     all.insert(all.end(), set.begin(), set.end());
   }
   return all;
@@ -46,6 +48,39 @@ db::Options DatabaseOptions(const Config& config) {
 }
 
 namespace {
+
+Status BuildAuth(App::Impl& impl) {
+  const AuthConfig& c = impl.config.auth;
+  auth::Options o;
+  o.allow_registration = c.allow_registration;
+  o.policy.min_length = c.password_min_length;
+  o.policy.reject_common = c.password_reject_common;
+  o.argon2_memory_bytes = static_cast<uint64_t>(c.argon2_memory_bytes);
+  o.argon2_iterations = static_cast<uint64_t>(c.argon2_iterations);
+  o.jwt_secret = c.jwt_secret;
+  o.access_ttl_ms = c.access_token_ttl_ms;
+  o.refresh_ttl_ms = c.refresh_token_ttl_ms;
+  o.principal_cache_ttl_ms = c.revocation_delay_ms;
+  o.login_max_failures = c.login_max_failures;
+  o.lockout_base_ms = c.lockout_base_ms;
+  o.lockout_max_ms = c.lockout_max_ms;
+  if (c.argon2_memory_bytes < (19 << 20) || c.argon2_iterations < 2) {
+    log::Warn("Argon2id parameters are below OWASP's minimum (19 MiB, 2 passes): use them for tests only",
+              {{"memory_bytes", c.argon2_memory_bytes}, {"iterations", c.argon2_iterations}});
+  }
+  C19_ASSIGN_OR_RETURN(impl.auth, auth::AuthService::Create(*impl.database, *impl.cache, *impl.bus, o));
+  if (!c.admin_password.empty()) {
+    C19_ASSIGN_OR_RETURN(bool created, auth::BootstrapAdmin(*impl.auth, c.admin_user, c.admin_password));
+    if (created) log::Info("created the first admin from C19AI_ADMIN_PASSWORD", {{"username", c.admin_user}});
+  } else if (impl.auth->CountUsers() == 0) {
+    log::Warn("there are no users yet: create the first admin with `c19ai user create --admin --username admin "
+              "--email you@example.com` or start once with C19AI_ADMIN_PASSWORD set");
+  }
+  impl.authenticator = auth::MakeAuthenticator(*impl.auth);
+  impl.audit_observer = auth::MakeAuditObserver(*impl.auth);
+  return OkStatus();
+}
+
 std::string DefaultStaticDir() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -80,7 +115,9 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   impl->pool = std::make_unique<ThreadPool>("c19ai-work", static_cast<size_t>(config.server.worker_threads),
                                             static_cast<size_t>(config.server.worker_queue));
 
+  C19_TRY(BuildAuth(*impl));
   C19_TRY(RegisterSystemRoutes(*impl));
+  C19_TRY(auth::RegisterRoutes(impl->router, *impl->auth, *impl->pool));
   return std::unique_ptr<App>(new App(std::move(impl)));
 }
 
@@ -102,7 +139,9 @@ Status App::Serve(bool wait_for_signals) {
   o.cors_origins = c.server.cors_origins;
   o.static_dir = c.server.static_dir.empty() ? DefaultStaticDir() : c.server.static_dir;
   o.access_log = c.server.access_log;
-  C19_ASSIGN_OR_RETURN(impl_->server, http::Server::Create(o, impl_->router, *impl_->pool, impl_->authenticator));
+  o.observer = impl_->audit_observer.get();
+  C19_ASSIGN_OR_RETURN(impl_->server,
+                       http::Server::Create(o, impl_->router, *impl_->pool, impl_->authenticator.get()));
   C19_TRY(impl_->server->Start());
   log::Info("listening", {{"address", (o.tls_cert_file.empty() ? "http://" : "https://") + c.server.host + ":" +
                                           std::to_string(impl_->server->port())},
@@ -128,6 +167,7 @@ void App::Shutdown() { impl_->Stop(); }
 void App::Impl::Stop() {
   if (server) server->Stop();
   if (pool) pool->Shutdown();
+  if (auth) auth->FlushAudit();
   log::Flush();
 }
 

@@ -13,6 +13,9 @@
 namespace c19ai::http {
 class Router;
 }
+namespace c19ai::auth {
+class AuthService;
+}
 
 namespace c19ai::app {
 
@@ -29,6 +32,7 @@ class App {
 
   const http::Router& router() const;
   const Config& config() const;
+  auth::AuthService& auth();
 
   struct Impl;
 

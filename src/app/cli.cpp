@@ -1,11 +1,219 @@
 #include "app/cli.h"
 
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <optional>
+
 #include <CLI/CLI.hpp>
+
+#include "app/app.h"
+#include "auth/auth.h"
+#include "common/clock.h"
+#include "common/log.h"
 
 namespace c19ai::app {
 
-CliCommands AddCommands(CLI::App&) { return {}; }
+void ConfigFlags::Add(CLI::App* cmd, bool server_flags) {
+  cmd->add_option("--config", file, "TOML configuration file (or C19AI_CONFIG)");
+  cmd->add_option("--data-dir", data_dir, "data folder (default ./c19ai-data)");
+  cmd->add_option("--database", database, "sqlite://PATH or postgresql://...");
+  cmd->add_option("--cache", cache, "memory:// or redis://...");
+  cmd->add_option("--storage", storage, "file://PATH or s3://bucket?endpoint=...");
+  cmd->add_option("--queue", queue, "db:// or redis://...");
+  cmd->add_option("--events", events, "memory://, redis://... or postgresql://...");
+  cmd->add_option("--log-level", log_level, "debug | info | warn | error | off");
+  if (server_flags) {
+    cmd->add_option("--host", host, "address to listen on (default 127.0.0.1)");
+    cmd->add_option("--port", port, "port to listen on (default 8080; 0 picks a free one)");
+  }
+  cmd->add_option("--set", sets, "any configuration key: --set server.worker_threads=16")->type_name("KEY=VALUE");
+}
 
-int RunCommands(const CliCommands&) { return 0; }
+Result<Config> ConfigFlags::Load() const {
+  ConfigSources src;
+  src.file = file;
+  auto put = [&](const char* key, const std::string& v) {
+    if (!v.empty()) src.flags[key] = v;
+  };
+  for (const auto& s : sets) {
+    auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) return Error::InvalidArgument("--set needs KEY=VALUE, got \"" + s + "\"");
+    src.flags[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+  put("data_dir", data_dir);
+  put("database.url", database);
+  put("cache.url", cache);
+  put("storage.url", storage);
+  put("queue.url", queue);
+  put("events.url", events);
+  put("server.host", host);
+  put("log.level", log_level);
+  if (port >= 0) src.flags["server.port"] = std::to_string(port);
+  return LoadConfig(src);
+}
+
+int Fail(const Error& e) {
+  std::fprintf(stderr, "c19ai: %s\n", e.message.c_str());
+  return e.code == ErrorCode::kInvalidArgument ? 2 : 1;
+}
+
+void InitLogging(const Config& config, bool quiet) {
+  log::Options o;
+  log::ParseLevel(config.log.level, o.level);
+  if (quiet && o.level < log::Level::kWarn) o.level = log::Level::kWarn;
+  o.json = config.log.format != "text";
+  o.file = config.log.file;
+  log::Init(o);
+  for (const auto& w : config.warnings) log::Warn(w);
+}
+
+namespace {
+
+// Reads a password from stdin (--password-stdin) or asks twice on the terminal without echo.
+Result<std::string> ReadPassword(bool from_stdin) {
+  if (from_stdin) {
+    std::string line;
+    std::getline(std::cin, line);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    if (line.empty()) return Error::InvalidArgument("no password on standard input");
+    return line;
+  }
+  if (!isatty(STDIN_FILENO)) return Error::InvalidArgument("no terminal to ask for a password: use --password-stdin");
+  auto ask = [](const char* prompt) {
+    std::fprintf(stderr, "%s", prompt);
+    termios old{};
+    tcgetattr(STDIN_FILENO, &old);
+    termios noecho = old;
+    noecho.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSANOW, &noecho);
+    std::string s;
+    std::getline(std::cin, s);
+    tcsetattr(STDIN_FILENO, TCSANOW, &old);
+    std::fprintf(stderr, "\n");
+    return s;
+  };
+  std::string a = ask("Password: ");
+  std::string b = ask("Repeat password: ");
+  if (a != b) return Error::InvalidArgument("the passwords differ");
+  return a;
+}
+
+std::string OsUser() {
+  const char* u = std::getenv("USER");
+  return u ? u : "operator";
+}
+
+void Audit(auth::AuthService& auth, const std::string& action, const std::string& resource) {
+  auth.audit().Record({.actor_name = "cli:" + OsUser(), .action = action, .resource = resource,
+                       .details = "{\"via\":\"cli\"}"});
+}
+
+Result<auth::User> Resolve(auth::AuthService& auth, const std::string& who) {
+  auto byid = auth.GetUser(who);
+  if (byid.ok()) return byid;
+  auto byname = auth.FindUser(who);
+  if (!byname.ok()) return Error::NotFound("no user \"" + who + "\"");
+  return byname;
+}
+
+void PrintUser(const auth::User& u) {
+  std::string roles;
+  for (const auto& r : u.roles) roles += (roles.empty() ? "" : ",") + r;
+  std::printf("%-36s  %-20s  %-28s  %-24s  %s%s\n", u.id.c_str(), u.username.c_str(), u.email.c_str(), roles.c_str(),
+              u.is_active ? "active" : "inactive", u.totp_enabled ? " 2fa" : "");
+}
+
+}  // namespace
+
+struct Commands {
+  ConfigFlags flags;
+  CLI::App* user = nullptr;
+  CLI::App* create = nullptr;
+  CLI::App* list = nullptr;
+  CLI::App* set_roles = nullptr;
+  CLI::App* reset = nullptr;
+  CLI::App* deactivate = nullptr;
+  CLI::App* activate = nullptr;
+  std::string username, email, display_name, search, who;
+  std::vector<std::string> roles;
+  bool admin = false;
+  bool password_stdin = false;
+};
+
+Commands* AddCommands(CLI::App& cli) {
+  static Commands c;
+  c.user = cli.add_subcommand("user", "Manage users directly in the database (operators)");
+  c.user->require_subcommand(1);
+  c.create = c.user->add_subcommand("create", "Create a user (--admin for the first administrator)");
+  c.create->add_option("--username", c.username, "user name")->required();
+  c.create->add_option("--email", c.email, "email address")->required();
+  c.create->add_option("--display-name", c.display_name, "display name");
+  c.create->add_option("--role", c.roles, "role to grant (repeatable; default viewer)");
+  c.create->add_flag("--admin", c.admin, "grant the admin role");
+  c.create->add_flag("--password-stdin", c.password_stdin, "read the password from standard input");
+  c.list = c.user->add_subcommand("list", "List users");
+  c.list->add_option("--search", c.search, "substring of name or email");
+  c.set_roles = c.user->add_subcommand("set-roles", "Replace a user's roles");
+  c.set_roles->add_option("user", c.who, "user name or id")->required();
+  c.set_roles->add_option("roles", c.roles, "roles")->required();
+  c.reset = c.user->add_subcommand("reset-password", "Set a new password (signs the user out everywhere)");
+  c.reset->add_option("user", c.who, "user name or id")->required();
+  c.reset->add_flag("--password-stdin", c.password_stdin, "read the password from standard input");
+  c.deactivate = c.user->add_subcommand("deactivate", "Deactivate a user (signs them out everywhere)");
+  c.deactivate->add_option("user", c.who, "user name or id")->required();
+  c.activate = c.user->add_subcommand("activate", "Re-activate a user");
+  c.activate->add_option("user", c.who, "user name or id")->required();
+  for (auto* sub : {c.create, c.list, c.set_roles, c.reset, c.deactivate, c.activate}) c.flags.Add(sub, false);
+  return &c;
+}
+
+std::optional<int> RunCommands(Commands* c) {
+  if (!*c->user) return std::nullopt;
+  auto config = c->flags.Load();
+  if (!config.ok()) return Fail(config.error());
+  InitLogging(*config, /*quiet=*/true);
+  auto app = App::Create(*config);
+  if (!app.ok()) return Fail(app.error());
+  auth::AuthService& auth = (*app)->auth();
+  int code = 0;
+  auto run = [&]() -> Status {
+    if (*c->create) {
+      C19_ASSIGN_OR_RETURN(std::string password, ReadPassword(c->password_stdin));
+      std::vector<std::string> roles = c->roles;
+      if (c->admin) roles.push_back("admin");
+      C19_ASSIGN_OR_RETURN(auth::User u, auth.CreateUser({c->username, c->email, password, c->display_name, roles}));
+      Audit(auth, "user.create", "user:" + u.id);
+      PrintUser(u);
+    } else if (*c->list) {
+      C19_ASSIGN_OR_RETURN(auto users, auth.ListUsers({1000, 0, c->search}));
+      for (const auto& u : users) PrintUser(u);
+    } else if (*c->set_roles) {
+      C19_ASSIGN_OR_RETURN(auth::User u, Resolve(auth, c->who));
+      C19_ASSIGN_OR_RETURN(auth::User updated, auth.SetRoles(u.id, c->roles));
+      Audit(auth, "user.set_roles", "user:" + u.id);
+      PrintUser(updated);
+    } else if (*c->reset) {
+      C19_ASSIGN_OR_RETURN(auth::User u, Resolve(auth, c->who));
+      C19_ASSIGN_OR_RETURN(std::string password, ReadPassword(c->password_stdin));
+      C19_TRY(auth.ResetPassword(u.id, password));
+      Audit(auth, "user.password_reset", "user:" + u.id);
+      std::printf("password of %s reset; their sessions are revoked\n", u.username.c_str());
+    } else if (*c->deactivate || *c->activate) {
+      C19_ASSIGN_OR_RETURN(auth::User u, Resolve(auth, c->who));
+      bool active = static_cast<bool>(*c->activate);
+      C19_ASSIGN_OR_RETURN(auth::User updated, auth.UpdateUser(u.id, {.is_active = active}));
+      Audit(auth, active ? "user.activate" : "user.deactivate", "user:" + u.id);
+      PrintUser(updated);
+    }
+    return OkStatus();
+  };
+  Status st = run();
+  if (!st.ok()) code = Fail(st.error());
+  (*app)->Shutdown();
+  return code;
+}
 
 }  // namespace c19ai::app

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "app/app.h"
+#include "auth/auth.h"
 #include "cache/cache.h"
 #include "common/clock.h"
 #include "common/config.h"
@@ -21,7 +22,9 @@ struct App::Impl {
   std::unique_ptr<cache::Cache> cache;
   std::unique_ptr<events::EventBus> bus;
   std::unique_ptr<ThreadPool> pool;
-  http::Authenticator* authenticator = nullptr;
+  std::unique_ptr<auth::AuthService> auth;
+  std::unique_ptr<http::Authenticator> authenticator;
+  std::unique_ptr<http::RequestObserver> audit_observer;
   http::Router router;
   std::unique_ptr<http::Server> server;
 

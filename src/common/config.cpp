@@ -72,6 +72,30 @@ const std::vector<KeyDef>& Keys() {
       {"storage.url", Kind::kString, "file://{data_dir}/blobs", "file://PATH or s3://bucket?endpoint=...", true},
       {"queue.url", Kind::kString, "db://", "db:// (tables in the database) or redis://...", true},
       {"events.url", Kind::kString, "memory://", "memory://, redis://... or postgresql://... for fan-out", true},
+      {"auth.allow_registration", Kind::kBool, "true", "whether anyone may create an account (role viewer)"},
+      {"auth.jwt_secret", Kind::kString, "", "HS256 signing key (>= 32 characters); empty: generated and stored", true},
+      {"auth.access_token_ttl", Kind::kDuration, "15m", "lifetime of access tokens", false, {}, 10'000,
+       86'400'000},
+      {"auth.refresh_token_ttl", Kind::kDuration, "30d", "lifetime of a session (refresh tokens)", false, {},
+       60'000, 366LL * 86'400'000},
+      {"auth.revocation_delay", Kind::kDuration, "2s",
+       "how long a replica may keep answering from cached session state after a revocation", false, {}, 0,
+       60'000},
+      {"auth.password_min_length", Kind::kInt, "12", "shortest password accepted", false, {}, 8, 256},
+      {"auth.password_reject_common", Kind::kBool, "true", "refuse passwords from the built-in common list"},
+      {"auth.argon2_memory", Kind::kBytes, "64MiB",
+       "Argon2id memory per hash (OWASP minimum 19MiB; lower only for tests)", false, {}, 8192, int64_t{4} << 30},
+      {"auth.argon2_iterations", Kind::kInt, "3", "Argon2id passes (OWASP minimum 2)", false, {}, 1, 100},
+      {"auth.login_max_failures", Kind::kInt, "5", "consecutive failed sign-ins (per account or address) before "
+                                                   "throttling", false, {}, 1, 1000},
+      {"auth.lockout_base", Kind::kDuration, "2s", "first lockout; doubles with each further failure", false, {},
+       0, 86'400'000},
+      {"auth.lockout_max", Kind::kDuration, "15m", "longest lockout", false, {}, 0, 86'400'000},
+      {"auth.admin_user", Kind::kString, "admin", "name of the first admin created from auth.admin_password", false,
+       {"C19AI_ADMIN_USER"}},
+      {"auth.admin_password", Kind::kString, "",
+       "creates the first admin at start when there are no users (C19AI_ADMIN_PASSWORD)", true,
+       {"C19AI_ADMIN_PASSWORD"}},
       {"log.level", Kind::kString, "info", "debug | info | warn | error | off"},
       {"log.format", Kind::kString, "json", "json | text"},
       {"log.file", Kind::kString, "", "write logs to this file instead of stderr"},
@@ -312,6 +336,20 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
   config.storage_url = str("storage.url");
   config.queue_url = str("queue.url");
   config.events_url = str("events.url");
+  config.auth.allow_registration = ToBool(str("auth.allow_registration"));
+  config.auth.jwt_secret = str("auth.jwt_secret");
+  config.auth.access_token_ttl_ms = num("auth.access_token_ttl");
+  config.auth.refresh_token_ttl_ms = num("auth.refresh_token_ttl");
+  config.auth.revocation_delay_ms = num("auth.revocation_delay");
+  config.auth.password_min_length = static_cast<int>(num("auth.password_min_length"));
+  config.auth.password_reject_common = ToBool(str("auth.password_reject_common"));
+  config.auth.argon2_memory_bytes = num("auth.argon2_memory");
+  config.auth.argon2_iterations = static_cast<int>(num("auth.argon2_iterations"));
+  config.auth.login_max_failures = static_cast<int>(num("auth.login_max_failures"));
+  config.auth.lockout_base_ms = num("auth.lockout_base");
+  config.auth.lockout_max_ms = num("auth.lockout_max");
+  config.auth.admin_user = str("auth.admin_user");
+  config.auth.admin_password = str("auth.admin_password");
   config.log.level = str("log.level");
   config.log.format = str("log.format");
   config.log.file = str("log.file");

@@ -39,6 +39,23 @@ struct DatabaseConfig {
   int64_t acquire_timeout_ms = 0;
 };
 
+struct AuthConfig {
+  bool allow_registration = true;
+  std::string jwt_secret;
+  int64_t access_token_ttl_ms = 0;
+  int64_t refresh_token_ttl_ms = 0;
+  int64_t revocation_delay_ms = 0;
+  int password_min_length = 12;
+  bool password_reject_common = true;
+  int64_t argon2_memory_bytes = 0;
+  int argon2_iterations = 3;
+  int login_max_failures = 5;
+  int64_t lockout_base_ms = 0;
+  int64_t lockout_max_ms = 0;
+  std::string admin_user;
+  std::string admin_password;
+};
+
 struct LogConfig {
   std::string level;
   std::string format;
@@ -54,6 +71,7 @@ struct Config {
   std::string storage_url;
   std::string queue_url;
   std::string events_url;
+  AuthConfig auth;
   LogConfig log;
 
   // Every key with its effective value and where it came from ("default", "file", "env C19AI_X",

@@ -37,6 +37,8 @@ Method ParseMethod(std::string_view name);
 int StatusFor(ErrorCode code);
 
 inline constexpr std::string_view kPublic = "public";
+// Any authenticated caller, whatever their permissions (their own profile, sessions, keys).
+inline constexpr std::string_view kAuthenticated = "authenticated";
 
 // Pulls a streamed request body (BodyMode::kStream) on a worker thread. Read blocks until data
 // arrives; 0 means the body is complete. Errors: invalid_argument (malformed framing),
@@ -76,6 +78,9 @@ struct Request {
   std::string request_id;
   std::string client_address;
   Principal principal;      // filled for non-public routes
+  // What the audit trail records for state-changing requests; handlers may refine them.
+  std::string audit_resource;  // default: the decoded path
+  std::string audit_details;   // a JSON object as text, merged into the entry
   const Route* route = nullptr;
   int64_t start_us = 0;
   bool tls = false;
@@ -132,6 +137,7 @@ struct Route {
   std::string permission;  // e.g. "models:read", or kPublic. Required.
   std::string summary;     // the OpenAPI summary
   std::string tag;         // OpenAPI tag (the owning module)
+  std::string audit;       // audit action name ("user.create"); default "<METHOD> <path>"
   Exec exec = Exec::kBlocking;
   BodyMode body = BodyMode::kBuffered;
   int64_t max_body = 0;    // 0: the server default
@@ -178,6 +184,13 @@ class Authenticator {
   virtual Result<Principal> Authenticate(const Request& request) = 0;
 };
 
+// Sees every completed request on its io thread (the audit trail). Must not block.
+class RequestObserver {
+ public:
+  virtual ~RequestObserver() = default;
+  virtual void OnResponse(const Request& request, int status) = 0;
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -194,6 +207,7 @@ struct ServerOptions {
   std::vector<std::string> cors_origins;  // "*" allows any origin
   std::string static_dir;                 // web console files; empty disables
   bool access_log = true;
+  RequestObserver* observer = nullptr;  // not owned; outlives the server
 };
 
 class Server {

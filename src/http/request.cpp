@@ -114,6 +114,8 @@ void Request::Clear() {
   params.clear();
   request_id.clear();
   principal = Principal{};
+  audit_resource.clear();
+  audit_details.clear();
   route = nullptr;
   start_us = 0;
 }

@@ -600,7 +600,8 @@ class Session final : public SessionBase {
 
   void AfterAuth() {
     const Route* route = req_.route;
-    if (route->permission != kPublic && !req_.principal.Has(route->permission)) {
+    if (route->permission != kPublic && route->permission != kAuthenticated &&
+        !req_.principal.Has(route->permission)) {
       return Complete(Error::PermissionDenied("permission \"" + route->permission + "\" is required"));
     }
     if (route->websocket) {
@@ -866,6 +867,13 @@ class Session final : public SessionBase {
     int cls = std::clamp(res_.status / 100 - 1, 0, 4);
     s.by_class[cls]->Inc();
     s.latency->Observe(static_cast<double>(latency_us) / 1e6);
+    if (server_.options().observer && req_.route) {
+      try {
+        server_.options().observer->OnResponse(req_, res_.status);
+      } catch (const std::exception& e) {
+        log::Error("request observer threw", {{"what", e.what()}});
+      }
+    }
     if (server_.options().access_log && log::Enabled(log::Level::kInfo)) {
       std::string& line = log_line_;
       line.clear();

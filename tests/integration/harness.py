@@ -48,10 +48,15 @@ class Response:
         return json.loads(self.body)
 
 
+ADMIN_PASSWORD = "Integration-admin-2026!"
+# A documented low-cost Argon2id setting for tests only (production defaults are 64 MiB, 3 passes).
+TEST_ARGS = ["--set", "auth.argon2_memory=1MiB", "--set", "auth.argon2_iterations=1"]
+
+
 class Server:
     """One c19ai process with its own data folder and database."""
 
-    def __init__(self, database_url=None, args=(), env=None):
+    def __init__(self, database_url=None, args=(), env=None, admin=True):
         self.dir = tempfile.mkdtemp(prefix="c19ai-it-")
         self.port = free_port()
         self.cleanup = []
@@ -66,8 +71,10 @@ class Server:
         cmd = [BIN, "serve", "--port", str(self.port), "--data-dir", self.dir]
         if database_url:
             cmd += ["--database", database_url]
-        cmd += list(args)
+        cmd += TEST_ARGS + list(args)
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("C19AI_")}
+        if admin:
+            full_env["C19AI_ADMIN_PASSWORD"] = ADMIN_PASSWORD
         full_env.update(env or {})
         self.log_path = os.path.join(self.dir, "server.log")
         self.log = open(self.log_path, "wb")
@@ -103,6 +110,18 @@ class Server:
             return Response(r.status, r.getheaders(), r.read())
         finally:
             conn.close()
+
+    def login(self, username="admin", password=ADMIN_PASSWORD):
+        r = self.request("POST", "/api/v1/auth/login", {"username": username, "password": password})
+        if r.status != 200:
+            raise AssertionError("login as %s: %s %s" % (username, r.status, r.body[:300]))
+        return r.json()["access_token"]
+
+    def call(self, method, path, token=None, body=None, headers=None):
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = "Bearer " + token
+        return self.request(method, path, body, h)
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
         if self.proc.poll() is None:

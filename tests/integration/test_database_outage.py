@@ -38,10 +38,15 @@ class DatabaseOutage(unittest.TestCase):
         self.assertEqual(body["checks"]["database"]["status"], "unavailable")
         self.assertIn("error", body["checks"]["database"])
         self.assertEqual(r.headers.get("retry-after"), "1")
-        # The process itself stays alive and answers.
+        # The process itself stays alive and answers; requests that need the database say so.
         self.assertEqual(self.server.request("GET", "/health").status, 200)
+        login = self.server.request("POST", "/api/v1/auth/login", {"username": "admin", "password": "x" * 12})
+        self.assertEqual(login.status, 503, login.body)
+        self.assertEqual(login.json()["error"]["code"], "unavailable")
         self.pg.start()
         self.wait_status("/ready", 200)
+        self.assertEqual(self.server.request("GET", "/api/v1/system/info").status, 200)
+        self.server.login()
 
 
 if __name__ == "__main__":
