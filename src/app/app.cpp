@@ -7,6 +7,7 @@
 
 #include "app/internal.h"
 #include "auth/routes.h"
+#include "storage/routes.h"
 #include "common/log.h"
 #include "common/thread_pool.h"
 #include "http/http.h"
@@ -22,12 +23,13 @@ App::~App() {
 const http::Router& App::router() const { return impl_->router; }
 const Config& App::config() const { return impl_->config; }
 auth::AuthService& App::auth() { return *impl_->auth; }
+storage::StorageService& App::storage() { return *impl_->storage; }
 int App::port() const { return impl_->server ? impl_->server->port() : 0; }
 
 std::vector<db::MigrationFile> AllMigrations() {
   std::vector<db::MigrationFile> all;
   // Module order matters: later modules' tables may reference earlier ones.
-  for (auto&& set : {auth::Migrations()}) {
+  for (auto&& set : {auth::Migrations(), storage::Migrations()}) {
     all.insert(all.end(), set.begin(), set.end());
   }
   return all;
@@ -116,8 +118,10 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
                                             static_cast<size_t>(config.server.worker_queue));
 
   C19_TRY(BuildAuth(*impl));
+  C19_ASSIGN_OR_RETURN(impl->storage, BuildStorage(config, *impl->database));
   C19_TRY(RegisterSystemRoutes(*impl));
   C19_TRY(auth::RegisterRoutes(impl->router, *impl->auth, *impl->pool));
+  C19_TRY(storage::RegisterRoutes(impl->router, *impl->storage, {.max_file_size = config.storage.max_file_size}));
   return std::unique_ptr<App>(new App(std::move(impl)));
 }
 
@@ -143,6 +147,7 @@ Status App::Serve(bool wait_for_signals) {
   C19_ASSIGN_OR_RETURN(impl_->server,
                        http::Server::Create(o, impl_->router, *impl_->pool, impl_->authenticator.get()));
   C19_TRY(impl_->server->Start());
+  impl_->storage->Start();
   log::Info("listening", {{"address", (o.tls_cert_file.empty() ? "http://" : "https://") + c.server.host + ":" +
                                           std::to_string(impl_->server->port())},
                           {"database", impl_->database->Describe()},
@@ -167,6 +172,7 @@ void App::Shutdown() { impl_->Stop(); }
 void App::Impl::Stop() {
   if (server) server->Stop();
   if (pool) pool->Shutdown();
+  if (storage) storage->Stop();
   if (auth) auth->FlushAudit();
   log::Flush();
 }

@@ -16,6 +16,9 @@ class Router;
 namespace c19ai::auth {
 class AuthService;
 }
+namespace c19ai::storage {
+class StorageService;
+}
 
 namespace c19ai::app {
 
@@ -33,6 +36,7 @@ class App {
   const http::Router& router() const;
   const Config& config() const;
   auth::AuthService& auth();
+  storage::StorageService& storage();
 
   struct Impl;
 

@@ -11,8 +11,10 @@
 
 #include "app/app.h"
 #include "auth/auth.h"
+#include "storage/storage.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/text.h"
 
 namespace c19ai::app {
 
@@ -130,6 +132,13 @@ void PrintUser(const auth::User& u) {
 
 struct Commands {
   ConfigFlags flags;
+  CLI::App* storage = nullptr;
+  CLI::App* gc = nullptr;
+  CLI::App* reencrypt = nullptr;
+  CLI::App* replicate = nullptr;
+  CLI::App* sstats = nullptr;
+  bool gc_delete = false;
+  std::string grace = "1h", from_backend, to_backend, prefix;
   CLI::App* user = nullptr;
   CLI::App* create = nullptr;
   CLI::App* list = nullptr;
@@ -167,10 +176,72 @@ Commands* AddCommands(CLI::App& cli) {
   c.activate = c.user->add_subcommand("activate", "Re-activate a user");
   c.activate->add_option("user", c.who, "user name or id")->required();
   for (auto* sub : {c.create, c.list, c.set_roles, c.reset, c.deactivate, c.activate}) c.flags.Add(sub, false);
+
+  c.storage = cli.add_subcommand("storage", "Blob storage maintenance");
+  c.storage->require_subcommand(1);
+  c.gc = c.storage->add_subcommand("gc", "Find blobs that no metadata points at (and remove them with --delete)");
+  c.gc->add_flag("--delete", c.gc_delete, "remove the orphans found");
+  c.gc->add_option("--grace", c.grace, "ignore blobs younger than this (uploads in progress); default 1h");
+  c.reencrypt = c.storage->add_subcommand("reencrypt",
+                                          "Rewrite objects on encrypted backends that use an older key");
+  c.replicate = c.storage->add_subcommand("replicate", "Copy objects to another backend now (resumable)");
+  c.replicate->add_option("--from", c.from_backend, "source backend")->required();
+  c.replicate->add_option("--to", c.to_backend, "target backend")->required();
+  c.replicate->add_option("--prefix", c.prefix, "only keys under this prefix, e.g. files/");
+  c.sstats = c.storage->add_subcommand("stats", "Objects and bytes per backend and prefix");
+  for (auto* sub : {c.gc, c.reencrypt, c.replicate, c.sstats}) c.flags.Add(sub, false);
   return &c;
 }
 
+int RunStorage(Commands* c, App& app) {
+  storage::StorageService& s = app.storage();
+  Status st;
+  if (*c->gc) {
+    int64_t grace = 0;
+    if (!ParseDurationMs(c->grace, grace)) return Fail(Error::Field("grace", "--grace must be a duration like 1h"));
+    auto report = s.CollectGarbage(c->gc_delete, grace);
+    if (!report.ok()) return Fail(report.error());
+    for (const auto& [backend, key] : report->orphans) std::printf("%s\t%s\n", backend.c_str(), key.c_str());
+    std::printf("%zu orphaned blob(s), %lld bytes%s\n", report->orphans.size(), static_cast<long long>(report->bytes),
+                c->gc_delete ? (", " + std::to_string(report->removed) + " removed").c_str() : " (use --delete to remove)");
+  } else if (*c->reencrypt) {
+    auto n = s.ReencryptAll();
+    if (!n.ok()) return Fail(n.error());
+    std::printf("%lld object(s) re-encrypted with the active key\n", static_cast<long long>(*n));
+  } else if (*c->replicate) {
+    auto r = s.StartReplication(c->from_backend, c->to_backend, c->prefix);
+    if (!r.ok()) return Fail(r.error());
+    if (Status run = s.RunReplications(); !run.ok()) return Fail(run.error());
+    auto done = s.GetReplication(r->id);
+    if (!done.ok()) return Fail(done.error());
+    std::printf("replication %s: %s, %lld copied, %lld skipped, %lld failed, %lld bytes\n", done->id.c_str(),
+                done->status.c_str(), static_cast<long long>(done->copied), static_cast<long long>(done->skipped),
+                static_cast<long long>(done->failed), static_cast<long long>(done->bytes));
+    if (done->failed > 0) return 1;
+  } else if (*c->sstats) {
+    auto stats = s.Stats();
+    if (!stats.ok()) return Fail(stats.error());
+    for (const auto& u : stats->usage) {
+      std::printf("%-12s %-40s %10lld objects %14lld bytes\n", u.backend.c_str(), u.prefix.c_str(),
+                  static_cast<long long>(u.objects), static_cast<long long>(u.bytes));
+    }
+    std::printf("total: %lld objects, %lld bytes\n", static_cast<long long>(stats->objects),
+                static_cast<long long>(stats->bytes));
+  }
+  return 0;
+}
+
 std::optional<int> RunCommands(Commands* c) {
+  if (*c->storage) {
+    auto config = c->flags.Load();
+    if (!config.ok()) return Fail(config.error());
+    InitLogging(*config, /*quiet=*/true);
+    auto app = App::Create(*config);
+    if (!app.ok()) return Fail(app.error());
+    int code = RunStorage(c, **app);
+    (*app)->Shutdown();
+    return code;
+  }
   if (!*c->user) return std::nullopt;
   auto config = c->flags.Load();
   if (!config.ok()) return Fail(config.error());

@@ -5,6 +5,7 @@
 
 #include "app/app.h"
 #include "auth/auth.h"
+#include "storage/storage.h"
 #include "cache/cache.h"
 #include "common/clock.h"
 #include "common/config.h"
@@ -23,6 +24,7 @@ struct App::Impl {
   std::unique_ptr<events::EventBus> bus;
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<auth::AuthService> auth;
+  std::unique_ptr<storage::StorageService> storage;
   std::unique_ptr<http::Authenticator> authenticator;
   std::unique_ptr<http::RequestObserver> audit_observer;
   http::Router router;
@@ -34,5 +36,7 @@ struct App::Impl {
 db::Options DatabaseOptions(const Config& config);
 std::vector<db::MigrationFile> AllMigrations();
 Status RegisterSystemRoutes(App::Impl& app);
+// Opens every configured storage backend (local, S3, encrypted) and the service over them.
+Result<std::unique_ptr<storage::StorageService>> BuildStorage(const Config& config, db::Database& db);
 
 }  // namespace c19ai::app

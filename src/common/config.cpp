@@ -70,6 +70,21 @@ const std::vector<KeyDef>& Keys() {
       {"cache.memory_bytes", Kind::kBytes, "256MiB", "byte budget of the in-process cache", false, {}, 1 << 16,
        int64_t{1} << 40},
       {"storage.url", Kind::kString, "file://{data_dir}/blobs", "file://PATH or s3://bucket?endpoint=...", true},
+      {"storage.backends", Kind::kList, "",
+       "several backends as name=url entries (storage.url is used when empty)", true},
+      {"storage.primary", Kind::kString, "", "backend new objects go to (default: the first)"},
+      {"storage.encrypt", Kind::kList, "", "backend names whose objects are encrypted at rest"},
+      {"storage.encryption_keys", Kind::kString, "",
+       "id:base64-32-byte-key entries, comma-separated; the first encrypts, all decrypt", true},
+      {"storage.verify_on_read", Kind::kBool, "false", "check the SHA-256 at the end of every full read"},
+      {"storage.cleaner_interval", Kind::kDuration, "30s", "how often expired objects are removed", false, {},
+       100, 86'400'000},
+      {"storage.max_file_size", Kind::kBytes, "64GiB", "largest object the files API accepts", false, {}, 1,
+       int64_t{1} << 50},
+      {"storage.s3_access_key", Kind::kString, "", "S3 access key (or AWS_ACCESS_KEY_ID)", true,
+       {"C19AI_S3_ACCESS_KEY"}},
+      {"storage.s3_secret_key", Kind::kString, "", "S3 secret key (or AWS_SECRET_ACCESS_KEY)", true,
+       {"C19AI_S3_SECRET_KEY"}},
       {"queue.url", Kind::kString, "db://", "db:// (tables in the database) or redis://...", true},
       {"events.url", Kind::kString, "memory://", "memory://, redis://... or postgresql://... for fan-out", true},
       {"auth.allow_registration", Kind::kBool, "true", "whether anyone may create an account (role viewer)"},
@@ -334,6 +349,15 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
   config.cache_url = str("cache.url");
   config.cache_memory_bytes = num("cache.memory_bytes");
   config.storage_url = str("storage.url");
+  config.storage.backends = list("storage.backends");
+  config.storage.primary = str("storage.primary");
+  config.storage.encrypt = list("storage.encrypt");
+  config.storage.encryption_keys = str("storage.encryption_keys");
+  config.storage.verify_on_read = ToBool(str("storage.verify_on_read"));
+  config.storage.cleaner_interval_ms = num("storage.cleaner_interval");
+  config.storage.max_file_size = num("storage.max_file_size");
+  config.storage.s3_access_key = str("storage.s3_access_key");
+  config.storage.s3_secret_key = str("storage.s3_secret_key");
   config.queue_url = str("queue.url");
   config.events_url = str("events.url");
   config.auth.allow_registration = ToBool(str("auth.allow_registration"));

@@ -56,6 +56,17 @@ struct AuthConfig {
   std::string admin_password;
 };
 
+struct StorageConfig {
+  std::vector<std::string> backends;  // "name=url"; empty: one backend from storage.url
+  std::string primary;
+  std::vector<std::string> encrypt;   // backend names stored encrypted
+  std::string encryption_keys;        // "id:base64[,id:base64...]", first active
+  bool verify_on_read = false;
+  int64_t cleaner_interval_ms = 0;
+  int64_t max_file_size = 0;
+  std::string s3_access_key, s3_secret_key;
+};
+
 struct LogConfig {
   std::string level;
   std::string format;
@@ -69,6 +80,7 @@ struct Config {
   std::string cache_url;
   int64_t cache_memory_bytes = 0;
   std::string storage_url;
+  StorageConfig storage;
   std::string queue_url;
   std::string events_url;
   AuthConfig auth;
