@@ -7,6 +7,7 @@
 
 #include "app/internal.h"
 #include "auth/routes.h"
+#include "cache/routes.h"
 #include "storage/routes.h"
 #include "common/log.h"
 #include "common/thread_pool.h"
@@ -112,7 +113,12 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
 
   cache::MemoryOptions mem;
   mem.capacity_bytes = config.cache_memory_bytes;
-  C19_ASSIGN_OR_RETURN(impl->cache, cache::Open(config.cache_url, mem));
+  cache::RedisOptions redis;
+  redis.pool_size = config.cache_redis_pool;
+  redis.timeout_ms = static_cast<int>(config.cache_redis_timeout_ms);
+  redis.l1_ttl_ms = config.cache_l1_ttl_ms;
+  C19_ASSIGN_OR_RETURN(impl->cache, cache::Open(config.cache_url, mem, redis));
+  cache::RegisterMetrics(*impl->cache);
   C19_ASSIGN_OR_RETURN(impl->bus, events::Open(config.events_url));
   impl->pool = std::make_unique<ThreadPool>("c19ai-work", static_cast<size_t>(config.server.worker_threads),
                                             static_cast<size_t>(config.server.worker_queue));
@@ -122,6 +128,9 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   C19_TRY(RegisterSystemRoutes(*impl));
   C19_TRY(auth::RegisterRoutes(impl->router, *impl->auth, *impl->pool));
   C19_TRY(storage::RegisterRoutes(impl->router, *impl->storage, {.max_file_size = config.storage.max_file_size}));
+  C19_TRY(cache::RegisterRoutes(impl->router, *impl->cache));
+  auth::AuthService* auth_service = impl->auth.get();
+  impl->warmups.Add("auth.recent_sessions", [auth_service](cache::Cache&) { return auth_service->WarmCache(); });
   return std::unique_ptr<App>(new App(std::move(impl)));
 }
 
@@ -148,6 +157,7 @@ Status App::Serve(bool wait_for_signals) {
                        http::Server::Create(o, impl_->router, *impl_->pool, impl_->authenticator.get()));
   C19_TRY(impl_->server->Start());
   impl_->storage->Start();
+  impl_->warmup_thread = std::thread([impl = impl_.get()] { impl->warmups.RunAll(*impl->cache); });
   log::Info("listening", {{"address", (o.tls_cert_file.empty() ? "http://" : "https://") + c.server.host + ":" +
                                           std::to_string(impl_->server->port())},
                           {"database", impl_->database->Describe()},
@@ -170,6 +180,7 @@ Status App::Serve(bool wait_for_signals) {
 void App::Shutdown() { impl_->Stop(); }
 
 void App::Impl::Stop() {
+  if (warmup_thread.joinable()) warmup_thread.join();
   if (server) server->Stop();
   if (pool) pool->Shutdown();
   if (storage) storage->Stop();

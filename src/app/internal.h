@@ -2,6 +2,7 @@
 // The object graph App owns, shared by the composition root's translation units.
 
 #include <memory>
+#include <thread>
 
 #include "app/app.h"
 #include "auth/auth.h"
@@ -29,6 +30,8 @@ struct App::Impl {
   std::unique_ptr<http::RequestObserver> audit_observer;
   http::Router router;
   std::unique_ptr<http::Server> server;
+  cache::Warmups warmups;
+  std::thread warmup_thread;
 
   void Stop();
 };

@@ -190,6 +190,9 @@ class AuthService {
   // Waits until queued audit entries are written (tests, shutdown).
   virtual void FlushAudit() = 0;
 
+  // Loads the principals of sessions used in the last hour into the cache (a start-up warm-up).
+  virtual Status WarmCache() = 0;
+
   // The cached profile JSON for /auth/me, or nullopt.
   virtual std::optional<std::string> CachedProfile(const std::string& user_id) = 0;
   virtual void CacheProfile(const std::string& user_id, const std::string& json) = 0;

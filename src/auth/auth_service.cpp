@@ -1142,6 +1142,22 @@ class AuthServiceImpl final : public AuthService {
     return out;
   }
 
+  Status WarmCache() override {
+    C19_ASSIGN_OR_RETURN(auto rows, db_.Query("SELECT s.id, s.user_id, u.username FROM auth_sessions s JOIN auth_users "
+                                              "u ON u.id = s.user_id WHERE s.revoked_at IS NULL AND s.expires_at > ? AND "
+                                              "s.last_used_at > ? AND u.is_active = 1 LIMIT 10000",
+                                              {clock_->NowMs(), clock_->NowMs() - 3'600'000}));
+    for (const auto& r : rows) {
+      Principal p;
+      p.user_id = r.Text(1);
+      p.username = r.Text(2);
+      p.session_id = r.Text(0);
+      C19_TRY(LoadRoles(p.user_id, p.roles, p.permissions));
+      cache_.Set(kNs, "s:" + p.user_id + ":" + p.session_id, EncodePrincipal(p), o_.principal_cache_ttl_ms);
+    }
+    return OkStatus();
+  }
+
   std::optional<std::string> CachedProfile(const std::string& user_id) override { return cache_.Get(kNs, "p:" + user_id); }
   void CacheProfile(const std::string& user_id, const std::string& json) override {
     cache_.Set(kNs, "p:" + user_id, json, o_.principal_cache_ttl_ms);

@@ -4,6 +4,7 @@
 // Implementations are thread-safe.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,7 +55,7 @@ class Cache {
 
 struct MemoryOptions {
   int64_t capacity_bytes = 256 << 20;
-  int shards = 64;  // rounded up to a power of two
+  int shards = 256;  // rounded up to a power of two
   const Clock* clock = &Clock::System();
 };
 
@@ -63,7 +64,33 @@ struct MemoryOptions {
 std::unique_ptr<Cache> NewMemoryCache(const MemoryOptions& options);
 constexpr int64_t kEntryOverhead = 96;
 
-// Opens the cache a URL names: memory://. invalid_argument for other schemes.
-Result<std::unique_ptr<Cache>> Open(std::string_view url, const MemoryOptions& memory);
+struct RedisOptions {
+  int pool_size = 8;
+  int timeout_ms = 200;      // per command; slower answers count as misses
+  int64_t l1_ttl_ms = 5000;  // how long an L2 value may be served from memory (0: no L1)
+};
+
+// Opens the cache a URL names: memory:// (in-process), or redis://[:password@]host:port[/db] (Redis as
+// L2 behind an in-process L1). invalid_argument for other schemes. An unreachable Redis is not an
+// error: the cache serves misses until it answers.
+Result<std::unique_ptr<Cache>> Open(std::string_view url, const MemoryOptions& memory,
+                                    const RedisOptions& redis = {});
+Result<std::unique_ptr<Cache>> OpenRedis(std::string_view url, const MemoryOptions& memory,
+                                         const RedisOptions& redis);
+
+// Exports the cache's statistics in /metrics (per namespace); returns the collector id.
+int RegisterMetrics(const Cache& cache);
+
+// Warm-up hooks run once at start (in the background) so that the first requests find what they need.
+class Warmups {
+ public:
+  using Hook = std::function<Status(Cache&)>;
+  void Add(std::string name, Hook hook);
+  // Runs every hook; failures are logged, not fatal.
+  void RunAll(Cache& cache) const;
+
+ private:
+  std::vector<std::pair<std::string, Hook>> hooks_;
+};
 
 }  // namespace c19ai::cache

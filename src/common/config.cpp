@@ -69,6 +69,11 @@ const std::vector<KeyDef>& Keys() {
       {"cache.url", Kind::kString, "memory://", "memory:// or redis://host:port/db (L2 behind memory)", true},
       {"cache.memory_bytes", Kind::kBytes, "256MiB", "byte budget of the in-process cache", false, {}, 1 << 16,
        int64_t{1} << 40},
+      {"cache.l1_ttl", Kind::kDuration, "5s", "with Redis: how long a value may be served from memory", false, {},
+       0, 3'600'000},
+      {"cache.redis_pool", Kind::kInt, "8", "Redis connections kept", false, {}, 1, 256},
+      {"cache.redis_timeout", Kind::kDuration, "200ms", "Redis command timeout (slower answers are misses)", false,
+       {}, 1, 60'000},
       {"storage.url", Kind::kString, "file://{data_dir}/blobs", "file://PATH or s3://bucket?endpoint=...", true},
       {"storage.backends", Kind::kList, "",
        "several backends as name=url entries (storage.url is used when empty)", true},
@@ -348,6 +353,9 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
   config.database.acquire_timeout_ms = num("database.acquire_timeout");
   config.cache_url = str("cache.url");
   config.cache_memory_bytes = num("cache.memory_bytes");
+  config.cache_l1_ttl_ms = num("cache.l1_ttl");
+  config.cache_redis_pool = static_cast<int>(num("cache.redis_pool"));
+  config.cache_redis_timeout_ms = num("cache.redis_timeout");
   config.storage_url = str("storage.url");
   config.storage.backends = list("storage.backends");
   config.storage.primary = str("storage.primary");

@@ -79,6 +79,9 @@ struct Config {
   DatabaseConfig database;
   std::string cache_url;
   int64_t cache_memory_bytes = 0;
+  int64_t cache_l1_ttl_ms = 0;
+  int cache_redis_pool = 8;
+  int64_t cache_redis_timeout_ms = 0;
   std::string storage_url;
   StorageConfig storage;
   std::string queue_url;

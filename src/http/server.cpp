@@ -12,6 +12,8 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
+#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -43,7 +45,7 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr size_t kStreamChunk = 1 << 20;
+constexpr size_t kStreamChunk = 4 << 20;
 
 std::string_view SV(boost::string_view s) { return std::string_view(s.data(), s.size()); }
 
@@ -625,6 +627,10 @@ class Session final : public SessionBase {
   }
 
   void StartBody() {
+    // Beast reads at most the buffer's spare capacity per recv (min 512 bytes): give large bodies room
+    // for 64 KiB reads. EndRequest shrinks it again.
+    auto cl = head_parser_->content_length();
+    if (!cl || *cl > (16u << 10)) buffer_.reserve(256 << 10);
     if (req_.route->body == BodyMode::kBuffered) {
       body_parser_.emplace(std::move(*head_parser_));
       body_parser_->body_limit(static_cast<uint64_t>(body_limit_));
@@ -635,8 +641,10 @@ class Session final : public SessionBase {
       stream_parser_.emplace(std::move(*head_parser_));
       stream_parser_->body_limit(static_cast<uint64_t>(body_limit_));
       BindViews();
-      stream_reader_ = std::make_unique<Reader>(this, stream_parser_->content_length());
+      auto state = std::make_shared<ReadAhead>();
+      stream_reader_ = std::make_unique<Reader>(this, stream_parser_->content_length(), state);
       req_.body_reader = stream_reader_.get();
+      StartFill(state);  // start receiving while the handler gets going
       Dispatch();
     }
   }
@@ -809,26 +817,65 @@ class Session final : public SessionBase {
     });
   }
 
+  // Streamed responses use two buffers: while one is written to the socket, the worker pool fills the
+  // other from the source, so disk (or S3) reads overlap network writes. Buffers are used strictly in
+  // turn, so the bytes go out in order.
+  struct Slot {
+    std::vector<char> data;
+    size_t size = 0;
+    enum State { kFree, kReading, kReady, kWriting } state = kFree;
+  };
+
   void StreamNext() {
-    if (chunk_.size() < kStreamChunk) chunk_.resize(kStreamChunk);
-    server_.pool().Submit([self = Self()] {
+    for (auto& slot : slots_) {
+      if (slot.data.size() < kStreamChunk) slot.data.resize(kStreamChunk);
+      slot.state = Slot::kFree;
+    }
+    next_read_ = next_write_ = 0;
+    source_eof_ = reading_ = writing_ = false;
+    StartRead();
+  }
+
+  // At most one read (the source is not thread-safe) and one write (one socket) at a time.
+  void StartRead() {
+    Slot& slot = slots_[next_read_];
+    if (source_eof_ || reading_ || slot.state != Slot::kFree) return;
+    reading_ = true;
+    slot.state = Slot::kReading;
+    int index = next_read_;
+    next_read_ ^= 1;
+    server_.pool().Submit([self = Self(), index] {
       Result<size_t> r = Result<size_t>(Error::Internal("body source failed"));
       try {
-        r = self->res_.source->Read(self->chunk_.data(), self->chunk_.size());
+        Slot& s = self->slots_[index];
+        r = self->res_.source->Read(s.data.data(), s.data.size());
       } catch (const std::exception& e) {
         log::Error("body source threw", {{"what", e.what()}});
       }
-      asio::post(self->worker_.ioc, [self, r = std::move(r)]() mutable { self->OnChunk(std::move(r)); });
+      asio::post(self->worker_.ioc, [self, index, r = std::move(r)]() mutable { self->OnRead(index, std::move(r)); });
     });
   }
 
-  void OnChunk(Result<size_t> r) {
+  void OnRead(int index, Result<size_t> r) {
+    if (state_ == State::kClosed) return;
     if (!r.ok()) {
       log::Error("streaming a response failed", {{"request_id", req_.request_id}, {"message", r.error().message}});
       return Abort();
     }
-    size_t n = *r;
-    if (n == 0) {
+    reading_ = false;
+    Slot& slot = slots_[index];
+    slot.size = *r;
+    slot.state = Slot::kReady;
+    if (*r == 0) source_eof_ = true;
+    else StartRead();  // the other buffer, if it is free
+    TryWrite();
+  }
+
+  void TryWrite() {
+    Slot& slot = slots_[next_write_];
+    if (writing_ || slot.state != Slot::kReady) return;
+    if (slot.size == 0) {  // end of the body
+      slot.state = Slot::kFree;
       if (chunked_) {
         static constexpr std::string_view kLast = "0\r\n\r\n";
         SetDeadline(server_.options().write_timeout_ms);
@@ -842,22 +889,29 @@ class Session final : public SessionBase {
       }
       return Finish();
     }
+    slot.state = Slot::kWriting;
+    writing_ = true;
+    int index = next_write_;
+    next_write_ ^= 1;
     SetDeadline(server_.options().write_timeout_ms);
-    auto done = [self = Self()](boost::system::error_code ec, size_t written) {
+    auto done = [self = Self(), index](boost::system::error_code ec, size_t written) {
       self->deadline_ms_ = 0;
       self->bytes_out_ += written;
       if (ec) return self->Abort();
-      self->StreamNext();
+      self->writing_ = false;
+      self->slots_[index].state = Slot::kFree;
+      self->StartRead();
+      self->TryWrite();
     };
     if (chunked_) {
       char hex[20];
-      int len = std::snprintf(hex, sizeof(hex), "%zx\r\n", n);
+      int len = std::snprintf(hex, sizeof(hex), "%zx\r\n", slot.size);
       chunk_prefix_.assign(hex, static_cast<size_t>(len));
-      std::array<asio::const_buffer, 3> bufs{asio::buffer(chunk_prefix_), asio::buffer(chunk_.data(), n),
+      std::array<asio::const_buffer, 3> bufs{asio::buffer(chunk_prefix_), asio::buffer(slot.data.data(), slot.size),
                                              asio::buffer("\r\n", 2)};
       asio::async_write(stream_, bufs, done);
     } else {
-      asio::async_write(stream_, asio::buffer(chunk_.data(), n), done);
+      asio::async_write(stream_, asio::buffer(slot.data.data(), slot.size), done);
     }
   }
 
@@ -916,6 +970,7 @@ class Session final : public SessionBase {
     stream_reader_.reset();
     req_.body.clear();
     req_.body.shrink_to_fit();
+    if (buffer_.capacity() > (64u << 10)) buffer_.shrink_to_fit();
   }
 
   void Finish() {
@@ -948,68 +1003,125 @@ class Session final : public SessionBase {
     }
   }
 
-  // Pull-side of a streamed request body; Read runs on a worker thread.
+  // Streamed request bodies are read ahead: the io thread keeps up to kAhead chunks of kChunkBytes
+  // filled while the worker consumes earlier ones, so receiving overlaps hashing and disk writes.
+  // Bounded: at most kAhead * kChunkBytes per upload.
+  static constexpr size_t kAhead = 4;
+  static constexpr size_t kChunkBytes = 1 << 20;
+
+  struct ReadAhead {
+    std::mutex mu;  // guards everything below
+    std::condition_variable cv;
+    std::deque<std::string> ready;  // filled chunks, in order
+    size_t front_pos = 0;           // bytes of ready.front() already consumed
+    bool filling = false;
+    bool done = false;  // the parser finished the body
+    std::optional<Error> error;
+  };
+
   class Reader final : public BodyReader {
    public:
-    Reader(Session* s, boost::optional<uint64_t> length)
-        : session_(s), length_(length ? static_cast<int64_t>(*length) : -1) {}
-    Result<size_t> Read(char* data, size_t size) override;
+    Reader(Session* s, boost::optional<uint64_t> length, std::shared_ptr<ReadAhead> state)
+        : session_(s), length_(length ? static_cast<int64_t>(*length) : -1), state_(std::move(state)) {}
+    Result<size_t> Read(char* data, size_t size) override {
+      std::unique_lock lock(state_->mu);
+      if (state_->ready.empty() && !state_->done && !state_->error && !state_->filling) {
+        lock.unlock();
+        session_->ScheduleFill(state_);
+        lock.lock();
+      }
+      state_->cv.wait(lock, [&] { return !state_->ready.empty() || state_->done || state_->error; });
+      if (state_->ready.empty()) {
+        if (state_->error) return *state_->error;
+        return size_t{0};
+      }
+      std::string& chunk = state_->ready.front();
+      size_t n = std::min(size, chunk.size() - state_->front_pos);
+      std::memcpy(data, chunk.data() + state_->front_pos, n);
+      state_->front_pos += n;
+      if (state_->front_pos == chunk.size()) {
+        state_->ready.pop_front();
+        state_->front_pos = 0;
+        bool refill = !state_->filling && !state_->done && !state_->error;
+        lock.unlock();
+        if (refill) session_->ScheduleFill(state_);
+      }
+      return n;
+    }
     int64_t content_length() const override { return length_; }
-    bool done = false;  // the body is complete (written on the io thread before signalling)
 
    private:
     Session* session_;
     int64_t length_;
+    std::shared_ptr<ReadAhead> state_;
   };
 
  public:
-  struct Op {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool ready = false;
-    std::optional<Error> error;
-    size_t got = 0;
-  };
+  void ScheduleFill(std::shared_ptr<ReadAhead> state) {
+    asio::post(worker_.ioc, [self = Self(), state] { self->StartFill(state); });
+  }
 
-  void Fill(char* data, size_t size, size_t got, std::shared_ptr<Op> op) {
+  // io thread: fills the next chunk unless one is being filled or enough are waiting.
+  void StartFill(const std::shared_ptr<ReadAhead>& state) {
+    {
+      std::lock_guard lock(state->mu);
+      if (state->filling || state->done || state->error || state->ready.size() >= kAhead) return;
+      state->filling = true;
+    }
+    // Small bodies get small buffers: no 1 MiB allocation for a 1 KiB upload.
+    size_t size = kChunkBytes;
+    if (auto left = stream_parser_->content_length_remaining()) {
+      size = static_cast<size_t>(std::clamp<uint64_t>(*left, 1, kChunkBytes));
+    }
+    auto chunk = std::make_shared<std::string>(size, '\0');
+    Fill(state, chunk, 0);
+  }
+
+  void Fill(std::shared_ptr<ReadAhead> state, std::shared_ptr<std::string> chunk, size_t got) {
     auto& p = *stream_parser_;
-    p.get().body().data = data + got;
-    p.get().body().size = size - got;
+    p.get().body().data = chunk->data() + got;
+    p.get().body().size = chunk->size() - got;
     SetDeadline(server_.options().body_timeout_ms);
-    bhttp::async_read_some(stream_, buffer_, p,
-                           [self = Self(), data, size, got, op](boost::system::error_code ec, size_t) mutable {
-                             self->deadline_ms_ = 0;
-                             auto& parser = *self->stream_parser_;
-                             size_t filled = (size - got) - parser.get().body().size;
-                             got += filled;
-                             if (ec == bhttp::error::need_buffer) ec = {};
-                             std::optional<Error> err;
-                             if (ec) {
-                               self->keep_alive_ = false;
-                               if (ec == bhttp::error::body_limit) {
-                                 err = Error::PayloadTooLarge("request body exceeds the limit of " +
-                                                              std::to_string(self->body_limit_) + " bytes");
-                               } else if (self->timed_out_) {
-                                 err = Error::DeadlineExceeded("the client sent the body too slowly");
-                               } else if (ec == asio::error::eof || ec == bhttp::error::partial_message ||
-                                          ec == asio::error::operation_aborted ||
-                                          ec == asio::error::connection_reset) {
-                                 err = Error::Unavailable("the client closed the connection during the upload");
-                               } else {
-                                 err = Error::InvalidArgument("malformed request body: " + ec.message());
-                               }
-                             } else if (!parser.is_done() && got < size) {
-                               return self->Fill(data, size, got, op);
-                             }
-                             if (parser.is_done()) self->stream_reader_->done = true;
-                             {
-                               std::lock_guard lock(op->mu);
-                               op->error = std::move(err);
-                               op->got = got;
-                               op->ready = true;
-                             }
-                             op->cv.notify_one();
-                           });
+    bhttp::async_read_some(
+        stream_, buffer_, p, [self = Self(), state, chunk, got](boost::system::error_code ec, size_t) mutable {
+          self->deadline_ms_ = 0;
+          auto& parser = *self->stream_parser_;
+          size_t filled = (chunk->size() - got) - parser.get().body().size;
+          got += filled;
+          if (ec == bhttp::error::need_buffer) ec = {};
+          std::optional<Error> err;
+          if (ec) {
+            self->keep_alive_ = false;
+            if (ec == bhttp::error::body_limit) {
+              err = Error::PayloadTooLarge("request body exceeds the limit of " + std::to_string(self->body_limit_) +
+                                           " bytes");
+            } else if (self->timed_out_) {
+              err = Error::DeadlineExceeded("the client sent the body too slowly");
+            } else if (ec == asio::error::eof || ec == bhttp::error::partial_message ||
+                       ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+              err = Error::Unavailable("the client closed the connection during the upload");
+            } else {
+              err = Error::InvalidArgument("malformed request body: " + ec.message());
+            }
+          } else if (!parser.is_done() && got < chunk->size()) {
+            return self->Fill(state, chunk, got);
+          }
+          bool more;
+          {
+            std::lock_guard lock(state->mu);
+            state->filling = false;
+            if (err) {
+              state->error = std::move(err);
+            } else {
+              chunk->resize(got);
+              if (got > 0) state->ready.push_back(std::move(*chunk));
+              state->done = parser.is_done();
+            }
+            more = !state->done && !state->error && state->ready.size() < kAhead;
+          }
+          state->cv.notify_all();
+          if (more) self->StartFill(state);
+        });
   }
 
  private:
@@ -1027,7 +1139,9 @@ class Session final : public SessionBase {
   std::string log_line_;
   std::string origin_;
   std::string client_address_;
-  std::vector<char> chunk_;
+  Slot slots_[2];
+  int next_read_ = 0, next_write_ = 0;
+  bool source_eof_ = false, reading_ = false, writing_ = false;
   std::string chunk_prefix_;
   int64_t body_limit_ = 0;
   int64_t bytes_out_ = 0;
@@ -1039,18 +1153,6 @@ class Session final : public SessionBase {
   bool in_flight_ = false;
   bool timed_out_ = false;
 };
-
-template <class Stream>
-Result<size_t> Session<Stream>::Reader::Read(char* data, size_t size) {
-  if (done || size == 0) return size_t{0};
-  auto op = std::make_shared<Op>();
-  auto self = session_->Self();
-  asio::post(session_->worker_.ioc, [self, data, size, op] { self->Fill(data, size, 0, op); });
-  std::unique_lock lock(op->mu);
-  op->cv.wait(lock, [&] { return op->ready; });
-  if (op->error) return *op->error;
-  return op->got;
-}
 
 }  // namespace
 

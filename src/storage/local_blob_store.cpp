@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -35,6 +36,12 @@ class FileSource final : public ByteSource {
   ~FileSource() override { ::close(fd_); }
   Result<size_t> Read(char* data, size_t size) override {
     if (left_ <= 0) return size_t{0};
+    // Keep the disk busy ahead of the reader: ask for the next 16 MiB asynchronously.
+    if (pos_ >= advised_) {
+      int64_t ahead = std::min<int64_t>(left_, kAdvise);
+      ::posix_fadvise(fd_, pos_, ahead, POSIX_FADV_WILLNEED);
+      advised_ = pos_ + ahead / 2;
+    }
     size_t want = static_cast<size_t>(std::min<int64_t>(left_, static_cast<int64_t>(size)));
     ssize_t n;
     do {
@@ -48,9 +55,11 @@ class FileSource final : public ByteSource {
   }
 
  private:
+  static constexpr int64_t kAdvise = 16 << 20;
   int fd_;
   int64_t pos_;
   int64_t left_;
+  int64_t advised_ = 0;
 };
 
 Status FsyncDir(const fs::path& dir) {
@@ -78,39 +87,78 @@ class LocalBlobStore final : public BlobStore {
 
   fs::path PathOf(const std::string& key) const { return root_ / key; }
 
-  // Writes `source` to a fresh temporary file; returns its path and size.
+  // Writes `source` to a fresh temporary file; returns its path and size. Full 1 MiB blocks are
+  // written with O_DIRECT (no copy into the page cache: on a 2-core machine that copy was the largest
+  // cost of an upload); the unaligned tail goes through the page cache; fdatasync makes it durable.
+  // Filesystems without O_DIRECT (tmpfs) get ordinary writes.
   Result<std::pair<fs::path, int64_t>> WriteTemp(ByteSource& source) {
     fs::path tmp_dir = root_ / kTmp;
     C19_TRY(EnsureDirs(tmp_dir));
     fs::path tmp = tmp_dir / NewId();
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    void* mem = nullptr;
+    if (::posix_memalign(&mem, 4096, kBuffer) != 0) return Error::ResourceExhausted("out of memory");
+    std::unique_ptr<char, decltype(&std::free)> buf(static_cast<char*>(mem), &std::free);
+    // Read the first block before opening: objects smaller than a block never use O_DIRECT.
+    size_t first = 0;
+    bool eof = false;
+    while (first < kBuffer) {
+      C19_ASSIGN_OR_RETURN(size_t n, source.Read(buf.get() + first, kBuffer - first));
+      if (n == 0) {
+        eof = true;
+        break;
+      }
+      first += n;
+    }
+    bool direct = !eof;
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | (direct ? O_DIRECT : 0), 0640);
+    if (fd < 0 && direct && errno == EINVAL) {
+      direct = false;
+      fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    }
     if (fd < 0) return IoError("creating " + tmp.string(), errno);
     auto fail = [&](Error e) -> Error {
       ::close(fd);
       ::unlink(tmp.c_str());
       return e;
     };
-    std::unique_ptr<char[]> buf(new char[kBuffer]);
-    int64_t total = 0, synced = 0;
-    while (true) {
-      auto n = source.Read(buf.get(), kBuffer);
-      if (!n.ok()) return fail(std::move(n).error());
-      if (*n == 0) break;
+    int64_t total = 0;
+    size_t filled = first;
+    for (bool first_block = true;; first_block = false) {
+      if (!first_block) {
+        if (eof) break;
+        filled = 0;
+        while (filled < kBuffer) {  // O_DIRECT wants whole blocks: fill the buffer
+          auto n = source.Read(buf.get() + filled, kBuffer - filled);
+          if (!n.ok()) return fail(std::move(n).error());
+          if (*n == 0) {
+            eof = true;
+            break;
+          }
+          filled += *n;
+        }
+      }
+      if (filled == 0) break;
+      if (direct && (filled % 4096) != 0) {  // the tail: back to buffered writes
+        int flags = ::fcntl(fd, F_GETFL);
+        ::fcntl(fd, F_SETFL, flags & ~O_DIRECT);
+        direct = false;
+      }
       size_t off = 0;
-      while (off < *n) {
-        ssize_t w = ::write(fd, buf.get() + off, *n - off);
+      while (off < filled) {
+        ssize_t w = ::write(fd, buf.get() + off, filled - off);
         if (w < 0) {
           if (errno == EINTR) continue;
+          if (errno == EINVAL && direct) {  // the filesystem refused O_DIRECT after all
+            int flags = ::fcntl(fd, F_GETFL);
+            ::fcntl(fd, F_SETFL, flags & ~O_DIRECT);
+            direct = false;
+            continue;
+          }
           return fail(IoError("writing " + tmp.string(), errno));
         }
         off += static_cast<size_t>(w);
       }
-      total += static_cast<int64_t>(*n);
-      // Start write-back as we go so that the final fsync has little left to do.
-      if (total - synced >= (32 << 20)) {
-        ::sync_file_range(fd, synced, total - synced, SYNC_FILE_RANGE_WRITE);
-        synced = total;
-      }
+      total += static_cast<int64_t>(filled);
     }
     if (::fdatasync(fd) != 0) return fail(IoError("syncing " + tmp.string(), errno));
     ::close(fd);

@@ -304,8 +304,10 @@ class S3BlobStore final : public BlobStore {
     return std::unique_ptr<ByteSource>(new S3Source(this, key, range.offset, length, o_.read_chunk));
   }
 
-  Result<std::string> ReadRange(const std::string& key, int64_t first, int64_t last) {
-    std::string out;
+  // Reads bytes [first, last] into `out`, reusing its capacity.
+  Status ReadRange(const std::string& key, int64_t first, int64_t last, std::string& out) {
+    out.clear();
+    out.reserve(static_cast<size_t>(last - first + 1));
     C19_ASSIGN_OR_RETURN(Response r, Do("GET", key, "", {}, nullptr, &out,
                                         std::to_string(first) + "-" + std::to_string(last)));
     if (r.status != 206 && r.status != 200) {
@@ -315,7 +317,7 @@ class S3BlobStore final : public BlobStore {
     if (r.status == 200 && static_cast<int64_t>(out.size()) > last - first + 1) {  // server ignored Range
       out = out.substr(static_cast<size_t>(first), static_cast<size_t>(last - first + 1));
     }
-    return out;
+    return OkStatus();
   }
 
   Status Delete(const std::string& key) override {
@@ -385,7 +387,7 @@ Result<size_t> S3Source::Read(char* data, size_t size) {
   if (buf_pos_ >= buf_.size()) {
     if (pos_ >= end_) return size_t{0};
     int64_t last = std::min(end_, pos_ + chunk_) - 1;
-    C19_ASSIGN_OR_RETURN(buf_, store_->ReadRange(key_, pos_, last));
+    C19_TRY(store_->ReadRange(key_, pos_, last, buf_));
     if (buf_.empty()) return Error::Internal("S3 returned an empty range");
     pos_ += static_cast<int64_t>(buf_.size());
     buf_pos_ = 0;

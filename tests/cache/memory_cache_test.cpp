@@ -48,7 +48,7 @@ TEST(MemoryCacheTest, TtlExpires) {
 
 TEST(MemoryCacheTest, ByteBudgetIsExactAndEvictsLeastRecentlyUsed) {
   FakeClock clock;
-  const int64_t entry = kEntryOverhead + 1 + 1 + 4 + 100;  // ns "n", key "kNNN" (4), value 100
+  const int64_t entry = kEntryOverhead + 1 + 4 + 100;  // ns "n", key "kNNN" (4), value 100
   auto c = Make(&clock, entry * 10, 1);
   std::string value(100, 'x');
   for (int i = 0; i < 10; ++i) c->Set("n", "k" + std::to_string(100 + i), value);
@@ -69,7 +69,7 @@ TEST(MemoryCacheTest, OverwriteReplacesCharge) {
   c->Set("n", "k", std::string(1000, 'a'));
   c->Set("n", "k", "b");
   EXPECT_EQ(c->Get("n", "k"), "b");
-  EXPECT_EQ(c->GetStats().bytes, kEntryOverhead + 1 + 1 + 1 + 1);
+  EXPECT_EQ(c->GetStats().bytes, kEntryOverhead + 1 + 1 + 1);
 }
 
 TEST(MemoryCacheTest, DeleteNamespaceAndPrefix) {
