@@ -8,6 +8,7 @@
 #include "app/internal.h"
 #include "auth/routes.h"
 #include "cache/routes.h"
+#include "queue/routes.h"
 #include "storage/routes.h"
 #include "common/log.h"
 #include "common/thread_pool.h"
@@ -30,7 +31,7 @@ int App::port() const { return impl_->server ? impl_->server->port() : 0; }
 std::vector<db::MigrationFile> AllMigrations() {
   std::vector<db::MigrationFile> all;
   // Module order matters: later modules' tables may reference earlier ones.
-  for (auto&& set : {auth::Migrations(), storage::Migrations()}) {
+  for (auto&& set : {auth::Migrations(), storage::Migrations(), queue::Migrations()}) {
     all.insert(all.end(), set.begin(), set.end());
   }
   return all;
@@ -129,6 +130,15 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   C19_TRY(auth::RegisterRoutes(impl->router, *impl->auth, *impl->pool));
   C19_TRY(storage::RegisterRoutes(impl->router, *impl->storage, {.max_file_size = config.storage.max_file_size}));
   C19_TRY(cache::RegisterRoutes(impl->router, *impl->cache));
+  C19_ASSIGN_OR_RETURN(impl->queue, queue::Open(config.queue_url, *impl->database));
+  queue::RegisterMetrics(*impl->queue);
+  C19_TRY(queue::RegisterRoutes(impl->router, *impl->queue));
+  realtime::HubOptions hub;
+  hub.auth_timeout_ms = config.realtime.auth_timeout_ms;
+  hub.max_connections_per_user = config.realtime.max_connections_per_user;
+  hub.history_per_room = static_cast<size_t>(config.realtime.history_per_room);
+  impl->hub = realtime::Hub::Create(*impl->bus, *impl->auth, *impl->pool, hub);
+  C19_TRY(impl->hub->RegisterRoutes(impl->router));
   auth::AuthService* auth_service = impl->auth.get();
   impl->warmups.Add("auth.recent_sessions", [auth_service](cache::Cache&) { return auth_service->WarmCache(); });
   return std::unique_ptr<App>(new App(std::move(impl)));
@@ -153,6 +163,8 @@ Status App::Serve(bool wait_for_signals) {
   o.static_dir = c.server.static_dir.empty() ? DefaultStaticDir() : c.server.static_dir;
   o.access_log = c.server.access_log;
   o.observer = impl_->audit_observer.get();
+  o.ws_max_message_bytes = static_cast<size_t>(c.realtime.max_message_bytes);
+  o.ws_max_queued_bytes = static_cast<size_t>(c.realtime.max_queued_bytes);
   C19_ASSIGN_OR_RETURN(impl_->server,
                        http::Server::Create(o, impl_->router, *impl_->pool, impl_->authenticator.get()));
   C19_TRY(impl_->server->Start());
@@ -181,6 +193,7 @@ void App::Shutdown() { impl_->Stop(); }
 
 void App::Impl::Stop() {
   if (warmup_thread.joinable()) warmup_thread.join();
+  if (hub) hub->Stop();  // closes the sockets (1001) while the server can still send the close frames
   if (server) server->Stop();
   if (pool) pool->Shutdown();
   if (storage) storage->Stop();

@@ -6,6 +6,8 @@
 
 #include "app/app.h"
 #include "auth/auth.h"
+#include "queue/queue.h"
+#include "realtime/realtime.h"
 #include "storage/storage.h"
 #include "cache/cache.h"
 #include "common/clock.h"
@@ -26,6 +28,8 @@ struct App::Impl {
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<auth::AuthService> auth;
   std::unique_ptr<storage::StorageService> storage;
+  std::unique_ptr<queue::Queue> queue;
+  std::unique_ptr<realtime::Hub> hub;
   std::unique_ptr<http::Authenticator> authenticator;
   std::unique_ptr<http::RequestObserver> audit_observer;
   http::Router router;

@@ -1,6 +1,7 @@
 // The c19ai command line: serve, migrate, config show, version, and the commands in cli.cpp.
 
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 
@@ -75,6 +76,12 @@ int main(int argc, char** argv) {
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     signal(SIGPIPE, SIG_IGN);
+    // Many WebSocket clients need many descriptors: take the hard limit.
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+      files.rlim_cur = files.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &files);
+    }
     auto config = serve_flags.Load();
     if (!config.ok()) return c19ai::app::Fail(config.error());
     c19ai::app::InitLogging(*config);

@@ -113,7 +113,8 @@ Status RegisterSystemRoutes(App::Impl& app) {
 
   C19_TRY(r.Add({.method = Method::kGet, .path = "/metrics", .permission = std::string(http::kPublic),
                  .summary = "Prometheus metrics (text exposition format 0.0.4)", .tag = "system",
-                 .exec = Exec::kInline, .handler = [](Request&) -> Result<Response> {
+                 // Some collectors query the database (queue depth): not on an io thread.
+                 .exec = Exec::kBlocking, .handler = [](Request&) -> Result<Response> {
                    return Response::Text(200, metrics::Registry::Default().Expose(),
                                          "text/plain; version=0.0.4; charset=utf-8");
                  }}));

@@ -766,8 +766,13 @@ class AuthServiceImpl final : public AuthService {
 
   // ---------------------------------------------------------------- request authentication
 
-  // Parses and checks the claims; returns (user id, session id).
-  Result<std::pair<std::string, std::string>> Claims(std::string_view token) {
+  struct TokenClaims {
+    std::string user_id, session_id;
+    int64_t expires_at_ms = 0;
+  };
+
+  // Parses and checks the claims.
+  Result<TokenClaims> Claims(std::string_view token) {
     C19_ASSIGN_OR_RETURN(std::string payload, crypto::VerifyJwt(token, secret_));
     Json c = Json::parse(payload, nullptr, false);
     auto bad = [](const char* why) { return Error::Unauthenticated(std::string("invalid access token: ") + why); };
@@ -783,7 +788,7 @@ class AuthServiceImpl final : public AuthService {
     }
     std::string sub = str("sub"), sid = str("sid");
     if (sub.empty() || sid.empty()) return bad("no subject");
-    return std::make_pair(sub, sid);
+    return TokenClaims{sub, sid, c["exp"].get<int64_t>() * 1000};
   }
 
   std::optional<Result<Principal>> FromSessionCache(const std::string& user_id, const std::string& sid) {
@@ -800,13 +805,19 @@ class AuthServiceImpl final : public AuthService {
   std::optional<Result<Principal>> VerifyAccessTokenCached(std::string_view token) override {
     auto claims = Claims(token);
     if (!claims.ok()) return Result<Principal>(std::move(claims).error());
-    return FromSessionCache(claims->first, claims->second);
+    auto cached = FromSessionCache(claims->user_id, claims->session_id);
+    if (cached && cached->ok()) (*cached)->expires_at_ms = claims->expires_at_ms;
+    return cached;
   }
 
   Result<Principal> VerifyAccessToken(std::string_view token) override {
     C19_ASSIGN_OR_RETURN(auto claims, Claims(token));
-    auto& [user_id, sid] = claims;
-    if (auto cached = FromSessionCache(user_id, sid)) return std::move(*cached);
+    const std::string& user_id = claims.user_id;
+    const std::string& sid = claims.session_id;
+    if (auto cached = FromSessionCache(user_id, sid)) {
+      if (cached->ok()) (*cached)->expires_at_ms = claims.expires_at_ms;
+      return std::move(*cached);
+    }
     std::string key = "s:" + user_id + ":" + sid;
     C19_ASSIGN_OR_RETURN(auto rows, db_.Query("SELECT s.revoked_at, s.expires_at, u.username, u.is_active FROM "
                                               "auth_sessions s JOIN auth_users u ON u.id = s.user_id WHERE s.id = ? "
@@ -822,6 +833,7 @@ class AuthServiceImpl final : public AuthService {
     p.session_id = sid;
     C19_TRY(LoadRoles(user_id, p.roles, p.permissions));
     cache_.Set(kNs, key, EncodePrincipal(p), o_.principal_cache_ttl_ms);
+    p.expires_at_ms = claims.expires_at_ms;
     return p;
   }
 

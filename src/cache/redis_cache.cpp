@@ -19,6 +19,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/redis_url.h"
 #include "common/text.h"
 
 namespace c19ai::cache {
@@ -27,39 +28,7 @@ namespace {
 
 constexpr const char* kChannel = "c19ai:cache:invalidate";
 
-struct RedisTarget {
-  std::string host = "127.0.0.1";
-  int port = 6379;
-  int db = 0;
-  std::string password;
-};
-
-Result<RedisTarget> ParseRedisUrl(std::string_view url) {
-  if (!url.starts_with("redis://")) return Error::Field("cache.url", "a Redis URL starts with redis://");
-  std::string_view rest = url.substr(8);
-  RedisTarget t;
-  auto at = rest.rfind('@');
-  if (at != std::string_view::npos) {
-    std::string_view cred = rest.substr(0, at);
-    auto colon = cred.find(':');
-    t.password = std::string(colon == std::string_view::npos ? cred : cred.substr(colon + 1));
-    rest = rest.substr(at + 1);
-  }
-  auto slash = rest.find('/');
-  std::string_view hostport = rest.substr(0, slash);
-  if (slash != std::string_view::npos && slash + 1 < rest.size()) {
-    t.db = std::atoi(std::string(rest.substr(slash + 1)).c_str());
-  }
-  auto colon = hostport.rfind(':');
-  if (colon != std::string_view::npos) {
-    t.host = std::string(hostport.substr(0, colon));
-    t.port = std::atoi(std::string(hostport.substr(colon + 1)).c_str());
-  } else if (!hostport.empty()) {
-    t.host = std::string(hostport);
-  }
-  if (t.port <= 0 || t.port > 65535) return Error::Field("cache.url", "the Redis URL has an invalid port");
-  return t;
-}
+using RedisTarget = RedisUrl;
 
 redisContext* Connect(const RedisTarget& t, int timeout_ms) {
   timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
@@ -523,7 +492,7 @@ class TieredCache final : public Cache {
 }  // namespace
 
 Result<std::unique_ptr<Cache>> OpenRedis(std::string_view url, const MemoryOptions& memory, const RedisOptions& redis) {
-  C19_ASSIGN_OR_RETURN(RedisTarget t, ParseRedisUrl(url));
+  C19_ASSIGN_OR_RETURN(RedisTarget t, ParseRedisUrl(url, "cache.url"));
   auto l2 = std::make_unique<RedisCache>(t, redis.pool_size, redis.timeout_ms);
   if (!l2->Healthy()) {
     log::Warn("redis cache is not reachable at start; serving from memory until it is",

@@ -116,6 +116,16 @@ const std::vector<KeyDef>& Keys() {
       {"auth.admin_password", Kind::kString, "",
        "creates the first admin at start when there are no users (C19AI_ADMIN_PASSWORD)", true,
        {"C19AI_ADMIN_PASSWORD"}},
+      {"realtime.auth_timeout", Kind::kDuration, "5s", "time a WebSocket client has to authenticate", false, {},
+       100, 600'000},
+      {"realtime.max_connections_per_user", Kind::kInt, "64", "WebSocket connections one user may hold", false, {},
+       1, 100000},
+      {"realtime.history_per_room", Kind::kInt, "256", "events kept per room for reconnecting clients", false, {},
+       0, 100000},
+      {"realtime.max_message_bytes", Kind::kBytes, "64KiB", "largest message a WebSocket client may send", false,
+       {}, 256, 64 << 20},
+      {"realtime.max_queued_bytes", Kind::kBytes, "1MiB",
+       "unsent bytes per WebSocket client before it is disconnected as too slow", false, {}, 4096, 1 << 30},
       {"log.level", Kind::kString, "info", "debug | info | warn | error | off"},
       {"log.format", Kind::kString, "json", "json | text"},
       {"log.file", Kind::kString, "", "write logs to this file instead of stderr"},
@@ -382,6 +392,11 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
   config.auth.lockout_max_ms = num("auth.lockout_max");
   config.auth.admin_user = str("auth.admin_user");
   config.auth.admin_password = str("auth.admin_password");
+  config.realtime.auth_timeout_ms = num("realtime.auth_timeout");
+  config.realtime.max_connections_per_user = static_cast<int>(num("realtime.max_connections_per_user"));
+  config.realtime.history_per_room = static_cast<int>(num("realtime.history_per_room"));
+  config.realtime.max_message_bytes = num("realtime.max_message_bytes");
+  config.realtime.max_queued_bytes = num("realtime.max_queued_bytes");
   config.log.level = str("log.level");
   config.log.format = str("log.format");
   config.log.file = str("log.file");

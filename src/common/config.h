@@ -67,6 +67,14 @@ struct StorageConfig {
   std::string s3_access_key, s3_secret_key;
 };
 
+struct RealtimeConfig {
+  int64_t auth_timeout_ms = 0;
+  int max_connections_per_user = 64;
+  int history_per_room = 256;
+  int64_t max_message_bytes = 0;
+  int64_t max_queued_bytes = 0;
+};
+
 struct LogConfig {
   std::string level;
   std::string format;
@@ -87,6 +95,7 @@ struct Config {
   std::string queue_url;
   std::string events_url;
   AuthConfig auth;
+  RealtimeConfig realtime;
   LogConfig log;
 
   // Every key with its effective value and where it came from ("default", "file", "env C19AI_X",

@@ -17,6 +17,7 @@ struct Principal {
   std::string session_id;                // empty for API keys and internal callers
   std::string api_key_id;                // set when authenticated by X-API-Key
   bool internal = false;                 // the system itself (workers, CLI run by an operator)
+  int64_t expires_at_ms = 0;             // when the credential stops being valid (0: no expiry)
 
   bool authenticated() const { return internal || !user_id.empty(); }
   bool Has(std::string_view permission) const {

@@ -5,7 +5,10 @@
 
 #include "common/clock.h"
 #include "common/metrics.h"
+#include "common/json.h"
+#include "common/redis_url.h"
 #include "events/events.h"
+#include "events/internal.h"
 
 namespace c19ai::events {
 
@@ -75,7 +78,7 @@ class Sub final : public Subscription {
   bool closed_ = false;
 };
 
-class InProcessBus final : public EventBus {
+class InProcessBus final : public LocalBus {
  public:
   InProcessBus()
       : dropped_metric_(metrics::Registry::Default().GetCounter(
@@ -84,10 +87,17 @@ class InProcessBus final : public EventBus {
                                                                   "Events published on this replica's bus")) {}
 
   void Publish(Event event) override {
+    {
+      std::lock_guard lock(mu_);
+      uint64_t seq = ++sequences_[event.room];
+      event.sequence = seq;
+      event.id = event.room + ":" + std::to_string(seq);
+    }
+    Deliver(std::move(event));
+  }
+
+  void Deliver(Event event) override {
     std::lock_guard lock(mu_);
-    uint64_t seq = ++sequences_[event.room];
-    event.sequence = seq;
-    event.id = event.room + ":" + std::to_string(seq);
     if (event.ts_ms == 0) event.ts_ms = NowMs();
     if (event.data.empty()) event.data = "{}";
     ++stats_.published;
@@ -138,11 +148,34 @@ Sub::~Sub() {
 }  // namespace
 
 std::unique_ptr<EventBus> NewInProcessBus() { return std::make_unique<InProcessBus>(); }
+std::unique_ptr<LocalBus> NewLocalBus() { return std::make_unique<InProcessBus>(); }
+
+std::string EncodeEvent(const Event& e) {
+  return DumpJson(Json{{"id", e.id}, {"type", e.type}, {"room", e.room}, {"seq", e.sequence}, {"ts", e.ts_ms},
+                       {"data", e.data}});
+}
+
+bool DecodeEvent(std::string_view text, Event& e) {
+  Json j = Json::parse(text, nullptr, false);
+  if (!j.is_object()) return false;
+  e.id = j.value("id", "");
+  e.type = j.value("type", "");
+  e.room = j.value("room", "");
+  e.sequence = j.value("seq", uint64_t{0});
+  e.ts_ms = j.value("ts", int64_t{0});
+  e.data = j.value("data", "{}");
+  return !e.room.empty() && !e.type.empty();
+}
 
 Result<std::unique_ptr<EventBus>> Open(std::string_view url) {
   if (url == "memory://" || url.empty() || url == "memory") return NewInProcessBus();
-  return Error::Field("events.url",
-                      "events URL must be memory://, got \"" + std::string(url.substr(0, 12)) + "...\"");
+  if (url.starts_with("redis://")) {
+    C19_ASSIGN_OR_RETURN(RedisUrl u, ParseRedisUrl(url, "events.url"));
+    return NewRedisBus(u.host, u.port, u.db, u.password);
+  }
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) return NewPostgresBus(std::string(url));
+  return Error::Field("events.url", "events URL must be memory://, redis://... or postgresql://..., got \"" +
+                                        std::string(url.substr(0, 12)) + "...\"");
 }
 
 }  // namespace c19ai::events

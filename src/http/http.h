@@ -127,6 +127,10 @@ using AsyncHandler = std::function<void(Request&, Responder)>;
 
 // A WebSocket connection handed over by the server after a successful upgrade (see websocket.h).
 class WebSocket;
+struct WebSocketOptions;
+// Runs on the io thread with the upgrade request; returns the subprotocol to answer ("" for none) or
+// an error (sent as an HTTP error instead of upgrading).
+using WebSocketPrecheck = std::function<Result<std::string>(Request&)>;
 using WebSocketHandler = std::function<void(std::shared_ptr<WebSocket>, Request&)>;
 
 struct Route {
@@ -144,6 +148,10 @@ struct Route {
   Handler handler;
   AsyncHandler async_handler;
   WebSocketHandler websocket;  // set for GET routes that upgrade
+  WebSocketPrecheck websocket_precheck;
+  // The WebSocket protocol authenticates (first message or subprotocol): upgrade requests skip HTTP
+  // authentication; plain requests to the route are still authenticated (then answered 426).
+  bool auth_in_protocol = false;
   int id = -1;             // assigned by the router
 };
 
@@ -208,6 +216,9 @@ struct ServerOptions {
   std::string static_dir;                 // web console files; empty disables
   bool access_log = true;
   RequestObserver* observer = nullptr;  // not owned; outlives the server
+  size_t ws_max_message_bytes = 64 << 10;
+  size_t ws_max_queued_bytes = 1 << 20;
+  int64_t ws_idle_timeout_ms = 60'000;
 };
 
 class Server {
@@ -228,6 +239,7 @@ class Server {
   virtual void Wait() = 0;
   virtual int64_t connections() const = 0;
   virtual int64_t in_flight() const = 0;
+  virtual int64_t websockets() const = 0;
 };
 
 }  // namespace c19ai::http

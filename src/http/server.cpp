@@ -23,9 +23,12 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include "common/clock.h"
 #include "common/ids.h"
@@ -35,12 +38,14 @@
 #include "common/thread_pool.h"
 #include "http/http.h"
 #include "http/internal.h"
+#include "http/websocket.h"
 
 namespace c19ai::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace bws = boost::beast::websocket;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -171,6 +176,8 @@ class ServerImpl final : public Server {
                      {{"", {}, static_cast<double>(in_flight_.load())}}});
       out.push_back({"c19ai_http_connections", "Open client connections", "gauge",
                      {{"", {}, static_cast<double>(connections_.load())}}});
+      out.push_back({"c19ai_websocket_connections", "Open WebSocket connections", "gauge",
+                     {{"", {}, static_cast<double>(websockets_.load())}}});
       out.push_back({"c19ai_http_worker_pool_queued", "Requests waiting for a worker thread", "gauge",
                      {{"", {}, static_cast<double>(pool_.queued())}}});
     });
@@ -315,6 +322,7 @@ class ServerImpl final : public Server {
 
   int64_t connections() const override { return connections_.load(); }
   int64_t in_flight() const override { return in_flight_.load(); }
+  int64_t websockets() const override { return websockets_.load(); }
 
   // Used by sessions.
   const ServerOptions& options() const { return options_; }
@@ -330,6 +338,7 @@ class ServerImpl final : public Server {
   }
   std::atomic<int64_t> connections_{0};
   std::atomic<int64_t> in_flight_{0};
+  std::atomic<int64_t> websockets_{0};
 
   bool CorsAllowed(std::string_view origin) const {
     if (origin.empty()) return false;
@@ -389,6 +398,179 @@ namespace {
 
 template <class Stream>
 constexpr bool kIsTls = !std::is_same_v<Stream, tcp::socket>;
+
+// A WebSocket connection on one io thread. Beast allows one read and one write (or close) at a time:
+// writes are queued and sent in order; a close waits for the write in flight.
+template <class Stream>
+class WsSession final : public WebSocket, public std::enable_shared_from_this<WsSession<Stream>> {
+ public:
+  WsSession(ServerImpl& server, Worker& worker, Stream stream, std::string client, std::string id)
+      : server_(server), worker_(worker), ws_(std::move(stream)), client_(std::move(client)), id_(std::move(id)) {}
+  ~WsSession() override {
+    if (open_) --server_.websockets_;
+  }
+
+  using OnOpen = std::function<void(std::shared_ptr<WsSession>)>;
+
+  void Accept(bhttp::request<bhttp::empty_body> req, std::string subprotocol, OnOpen on_open) {
+    req_ = std::move(req);
+    subprotocol_ = std::move(subprotocol);
+    const auto& o = server_.options();
+    bws::stream_base::timeout t{};
+    t.handshake_timeout = std::chrono::seconds(10);
+    t.idle_timeout = std::chrono::milliseconds(o.ws_idle_timeout_ms);
+    t.keep_alive_pings = true;
+    ws_.set_option(t);
+    ws_.read_message_max(o.ws_max_message_bytes);
+    max_queued_ = o.ws_max_queued_bytes;
+    ws_.set_option(bws::stream_base::decorator([sp = subprotocol_](bws::response_type& res) {
+      if (!sp.empty()) res.set(bhttp::field::sec_websocket_protocol, sp);
+    }));
+    ws_.async_accept(req_, [self = this->shared_from_this(), on_open](boost::system::error_code ec) {
+      if (ec) return;
+      self->open_ = true;
+      ++self->server_.websockets_;
+      try {
+        on_open(self);
+      } catch (const std::exception& e) {
+        log::Error("websocket handler threw", {{"what", e.what()}});
+        self->Close(1011, "internal error");
+      }
+    });
+  }
+
+  // The upgrade request, for the route's handler (views stay valid while the session lives).
+  Request MakeRequest() {
+    Request r;
+    r.method = Method::kGet;
+    r.method_name = "GET";
+    r.target = SV(req_.target());
+    auto q = r.target.find('?');
+    r.path = r.target.substr(0, q);
+    r.query = q == std::string_view::npos ? std::string_view() : r.target.substr(q + 1);
+    for (const auto& f : req_) r.headers.push_back({SV(f.name_string()), SV(f.value())});
+    r.client_address = client_;
+    r.request_id = id_;
+    return r;
+  }
+
+  void Start(Handlers handlers) override {
+    asio::post(worker_.ioc, [self = this->shared_from_this(), handlers = std::move(handlers)]() mutable {
+      self->handlers_ = std::move(handlers);
+      self->DoRead();
+    });
+  }
+
+  bool Send(std::shared_ptr<const std::string> text) override {
+    if (closing_.load(std::memory_order_relaxed)) return false;
+    size_t queued = queued_bytes_.fetch_add(text->size(), std::memory_order_relaxed) + text->size();
+    if (queued > max_queued_) {
+      queued_bytes_.fetch_sub(text->size(), std::memory_order_relaxed);
+      Close(4008, "too slow: the send queue is full");
+      return false;
+    }
+    asio::post(worker_.ioc, [self = this->shared_from_this(), text = std::move(text)]() mutable {
+      if (self->close_started_) {
+        self->queued_bytes_.fetch_sub(text->size(), std::memory_order_relaxed);
+        return;
+      }
+      self->queue_.push_back(std::move(text));
+      if (!self->writing_) self->DoWrite();
+    });
+    return true;
+  }
+
+  void Close(uint16_t code, std::string reason) override {
+    if (closing_.exchange(true)) return;
+    asio::post(worker_.ioc, [self = this->shared_from_this(), code, reason = std::move(reason)]() mutable {
+      self->close_code_ = code;
+      self->close_reason_ = std::move(reason);
+      // A slow reader's backlog is dropped; the close frame goes out after the write in flight.
+      for (auto& m : self->queue_) self->queued_bytes_.fetch_sub(m->size(), std::memory_order_relaxed);
+      self->queue_.clear();
+      if (!self->writing_) self->DoClose();
+    });
+  }
+
+  const std::string& id() const override { return id_; }
+  const std::string& client_address() const override { return client_; }
+  const std::string& subprotocol() const override { return subprotocol_; }
+
+ private:
+  void DoRead() {
+    ws_.async_read(buffer_, [self = this->shared_from_this()](boost::system::error_code ec, size_t) {
+      if (ec) return self->Ended(ec);
+      std::string text = beast::buffers_to_string(self->buffer_.data());
+      self->buffer_.consume(self->buffer_.size());
+      if (self->handlers_.on_message && !self->closing_) {
+        try {
+          self->handlers_.on_message(text);
+        } catch (const std::exception& e) {
+          log::Error("websocket message handler threw", {{"what", e.what()}});
+        }
+      }
+      self->DoRead();
+    });
+  }
+
+  void DoWrite() {
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(asio::buffer(*queue_.front()), [self = this->shared_from_this()](boost::system::error_code ec,
+                                                                                      size_t) {
+      if (!self->queue_.empty()) {
+        self->queued_bytes_.fetch_sub(self->queue_.front()->size(), std::memory_order_relaxed);
+        self->queue_.pop_front();
+      }
+      self->writing_ = false;
+      if (ec) return;  // the read side notices and ends the session
+      if (self->closing_) return self->DoClose();
+      if (!self->queue_.empty()) self->DoWrite();
+    });
+  }
+
+  void DoClose() {
+    if (close_started_) return;
+    close_started_ = true;
+    bws::close_reason reason;
+    reason.code = close_code_;
+    reason.reason = close_reason_;
+    ws_.async_close(reason,
+                    [self = this->shared_from_this()](boost::system::error_code) {});
+  }
+
+  void Ended(boost::system::error_code ec) {
+    uint16_t code = close_code_;
+    if (!code) code = ws_.reason().code ? static_cast<uint16_t>(ws_.reason().code) : (ec ? 1006 : 1000);
+    closing_ = true;
+    if (handlers_.on_close) {
+      try {
+        handlers_.on_close(code);
+      } catch (const std::exception& e) {
+        log::Error("websocket close handler threw", {{"what", e.what()}});
+      }
+      handlers_ = {};  // breaks reference cycles through captured pointers
+    }
+  }
+
+  ServerImpl& server_;
+  Worker& worker_;
+  bws::stream<Stream> ws_;
+  beast::flat_buffer buffer_;
+  bhttp::request<bhttp::empty_body> req_;
+  std::string client_, id_, subprotocol_;
+  Handlers handlers_;
+  std::deque<std::shared_ptr<const std::string>> queue_;  // io thread only
+  std::atomic<size_t> queued_bytes_{0};  // read by Send on any thread
+  size_t max_queued_ = 1 << 20;
+  std::atomic<bool> closing_{false};
+  bool close_started_ = false;
+  bool writing_ = false;
+  bool open_ = false;
+  uint16_t close_code_ = 0;
+  std::string close_reason_;
+};
+
 
 template <class Stream>
 class Session final : public SessionBase {
@@ -560,6 +742,9 @@ class Session final : public SessionBase {
       }
       req_.params.emplace_back(name, std::move(decoded));
     }
+    if (route->websocket && route->auth_in_protocol && bws::is_upgrade(head_parser_->get())) {
+      return UpgradeWebSocket();  // the WebSocket protocol authenticates
+    }
     body_limit_ = route->max_body > 0 ? route->max_body : server_.options().max_body_bytes;
     if (auto cl = head_parser_->content_length(); cl && *cl > static_cast<uint64_t>(body_limit_)) {
       return Complete(Error::PayloadTooLarge("request body of " + std::to_string(*cl) + " bytes exceeds the limit of " +
@@ -607,7 +792,11 @@ class Session final : public SessionBase {
       return Complete(Error::PermissionDenied("permission \"" + route->permission + "\" is required"));
     }
     if (route->websocket) {
-      return Complete(Error::FailedPrecondition("this route needs a WebSocket upgrade"));
+      if (bws::is_upgrade(head_parser_->get())) return UpgradeWebSocket();
+      Response r = ErrorResponse(Error::FailedPrecondition("this route needs a WebSocket upgrade"), req_.request_id);
+      r.status = 426;
+      r.headers.emplace_back("Upgrade", "websocket");
+      return Complete(std::move(r));
     }
     if (head_parser_->is_done()) return Dispatch();
     bool expect_continue = EqualsIgnoreCase(Trim(req_.Header("Expect")), "100-continue");
@@ -624,6 +813,23 @@ class Session final : public SessionBase {
     } else {
       next();
     }
+  }
+
+  void UpgradeWebSocket() {
+    const Route* route = req_.route;
+    Result<std::string> sub = route->websocket_precheck ? route->websocket_precheck(req_) : Result<std::string>("");
+    if (!sub.ok()) return Complete(std::move(sub).error());
+    res_ = Response::Empty(101);
+    Record();
+    EndRequest();
+    state_ = State::kClosed;  // this HTTP session ends; the socket moves on
+    deadline_ms_ = 0;
+    auto ws = std::make_shared<WsSession<Stream>>(server_, worker_, std::move(stream_), client_address_,
+                                                  req_.request_id);
+    ws->Accept(head_parser_->release(), std::move(sub).value(), [route](std::shared_ptr<WsSession<Stream>> s) {
+      Request r = s->MakeRequest();
+      route->websocket(s, r);
+    });
   }
 
   void StartBody() {

@@ -65,7 +65,70 @@ TEST(InProcessBusTest, UnsubscribesOnDestruction) {
 
 TEST(EventsOpenTest, RefusesUnknownScheme) {
   EXPECT_FALSE(Open("kafka://x").ok());
+  EXPECT_FALSE(Open("redis://host:0").ok());
   EXPECT_TRUE(Open("memory://").ok());
+}
+
+}  // namespace
+}  // namespace c19ai::events
+
+// ---- fan-out between replicas (Redis pub/sub, PostgreSQL LISTEN/NOTIFY)
+
+#include <cstdlib>
+
+#include "support/test_env.h"
+
+namespace c19ai::events {
+namespace {
+
+class FanOutTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "redis") {
+      const char* r = std::getenv("C19AI_TEST_REDIS_URL");
+      url_ = r ? r : "";
+    } else {
+      url_ = testing::PostgresUrl();
+    }
+    if (url_.empty()) {
+      if (testing::RequireServers()) FAIL() << "no " << GetParam() << " server";
+      GTEST_SKIP() << "no " << GetParam() << " server";
+    }
+  }
+  std::string url_;
+};
+
+TEST_P(FanOutTest, EventsPublishedOnOneReplicaReachEveryReplicaInOrder) {
+  auto a = Open(url_);
+  auto b = Open(url_);
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::string room = "training.fanout-" + std::to_string(std::rand());
+  auto on_a = (*a)->Subscribe({.rooms = {room}});
+  auto on_b = (*b)->Subscribe({.rooms = {room}});
+  for (int i = 0; i < 5; ++i) {
+    (i % 2 ? *a : *b)->Publish({.type = "training.job.progress", .room = room, .data = "{\"i\":" + std::to_string(i) + "}"});
+  }
+  for (auto* sub : {on_a.get(), on_b.get()}) {
+    for (int i = 0; i < 5; ++i) {
+      auto e = sub->Next(std::chrono::seconds(3));
+      ASSERT_TRUE(e) << "event " << i;
+      EXPECT_EQ(e->id, room + ":" + std::to_string(i + 1));  // one global sequence per room
+      EXPECT_EQ(e->data, "{\"i\":" + std::to_string(i) + "}");
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Brokers, FanOutTest, ::testing::Values("redis", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+TEST(FanOutTest, AnUnreachableBrokerStillDeliversLocally) {
+  auto bus = Open("redis://127.0.0.1:1");
+  ASSERT_TRUE(bus.ok());
+  auto sub = (*bus)->Subscribe({});
+  (*bus)->Publish({.type = "t", .room = "system"});
+  auto e = sub->Next(std::chrono::seconds(2));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->id, "system:1");
 }
 
 }  // namespace
