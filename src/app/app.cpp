@@ -9,6 +9,8 @@
 #include "auth/routes.h"
 #include "cache/routes.h"
 #include "queue/routes.h"
+#include "registry/routes.h"
+#include "ml/ml.h"
 #include "storage/routes.h"
 #include "common/log.h"
 #include "common/thread_pool.h"
@@ -26,12 +28,13 @@ const http::Router& App::router() const { return impl_->router; }
 const Config& App::config() const { return impl_->config; }
 auth::AuthService& App::auth() { return *impl_->auth; }
 storage::StorageService& App::storage() { return *impl_->storage; }
+registry::Registry& App::registry() { return *impl_->registry; }
 int App::port() const { return impl_->server ? impl_->server->port() : 0; }
 
 std::vector<db::MigrationFile> AllMigrations() {
   std::vector<db::MigrationFile> all;
   // Module order matters: later modules' tables may reference earlier ones.
-  for (auto&& set : {auth::Migrations(), storage::Migrations(), queue::Migrations()}) {
+  for (auto&& set : {auth::Migrations(), storage::Migrations(), queue::Migrations(), registry::Migrations()}) {
     all.insert(all.end(), set.begin(), set.end());
   }
   return all;
@@ -133,6 +136,16 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   C19_ASSIGN_OR_RETURN(impl->queue, queue::Open(config.queue_url, *impl->database));
   queue::RegisterMetrics(*impl->queue);
   C19_TRY(queue::RegisterRoutes(impl->router, *impl->queue));
+  ml::Init(config.ml.intra_op_threads);
+  registry::Options reg;
+  reg.spool_dir = config.data_dir + "/tmp";
+  reg.max_artifact_bytes = config.registry.max_artifact_size;
+  reg.audit = &impl->auth->audit();
+  reg.bus = impl->bus.get();
+  reg.cache = impl->cache.get();
+  C19_ASSIGN_OR_RETURN(impl->registry, registry::Registry::Create(*impl->database, *impl->storage, reg));
+  C19_TRY(registry::RegisterRoutes(impl->router, *impl->registry,
+                                   {.max_artifact_bytes = config.registry.max_artifact_size}));
   realtime::HubOptions hub;
   hub.auth_timeout_ms = config.realtime.auth_timeout_ms;
   hub.max_connections_per_user = config.realtime.max_connections_per_user;

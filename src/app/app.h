@@ -16,6 +16,9 @@ class Router;
 namespace c19ai::auth {
 class AuthService;
 }
+namespace c19ai::registry {
+class Registry;
+}
 namespace c19ai::storage {
 class StorageService;
 }
@@ -37,6 +40,7 @@ class App {
   const Config& config() const;
   auth::AuthService& auth();
   storage::StorageService& storage();
+  registry::Registry& registry();
 
   struct Impl;
 

@@ -11,6 +11,8 @@
 
 #include "app/app.h"
 #include "auth/auth.h"
+#include "common/paging.h"
+#include "registry/registry.h"
 #include "storage/storage.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -132,6 +134,12 @@ void PrintUser(const auth::User& u) {
 
 struct Commands {
   ConfigFlags flags;
+  CLI::App* model = nullptr;
+  CLI::App* mlist = nullptr;
+  CLI::App* retention = nullptr;
+  CLI::App* mverify = nullptr;
+  std::string older_than, model_name, version = "production";
+  bool apply = false;
   CLI::App* storage = nullptr;
   CLI::App* gc = nullptr;
   CLI::App* reencrypt = nullptr;
@@ -190,7 +198,58 @@ Commands* AddCommands(CLI::App& cli) {
   c.replicate->add_option("--prefix", c.prefix, "only keys under this prefix, e.g. files/");
   c.sstats = c.storage->add_subcommand("stats", "Objects and bytes per backend and prefix");
   for (auto* sub : {c.gc, c.reencrypt, c.replicate, c.sstats}) c.flags.Add(sub, false);
+
+  c.model = cli.add_subcommand("model", "Model registry maintenance");
+  c.model->require_subcommand(1);
+  c.mlist = c.model->add_subcommand("list", "Registered models with their latest and production versions");
+  c.mlist->add_option("--search", c.search, "substring of the name");
+  c.retention = c.model->add_subcommand(
+      "retention", "Remove the artifacts of versions archived longer than --older-than (metadata is kept)");
+  c.retention->add_option("--older-than", c.older_than, "a duration such as 90d")->required();
+  c.retention->add_flag("--apply", c.apply, "remove them (without it, only list what would go)");
+  c.mverify = c.model->add_subcommand("verify", "Recompute a version's SHA-256 and load it with its framework");
+  c.mverify->add_option("model", c.model_name, "model name")->required();
+  c.mverify->add_option("version", c.version, "version, alias, latest, production (default) or staging");
+  for (auto* sub : {c.mlist, c.retention, c.mverify}) c.flags.Add(sub, false);
   return &c;
+}
+
+int RunModel(Commands* c, App& app) {
+  registry::Registry& r = app.registry();
+  Principal system = Principal::System();
+  if (*c->mlist) {
+    registry::SearchQuery q;
+    q.name_contains = c->search;
+    q.limit = kMaxPageSize;
+    for (;;) {
+      auto page = r.SearchModels(q);
+      if (!page.ok()) return Fail(page.error());
+      for (const auto& m : page->items) {
+        std::printf("%-32s %-15s %-12s latest=%-4s production=%-4s owner=%s\n", m.name.c_str(), m.model_type.c_str(),
+                    m.framework.c_str(), m.latest_version ? std::to_string(*m.latest_version).c_str() : "-",
+                    m.production_version ? std::to_string(*m.production_version).c_str() : "-", m.owner_name.c_str());
+      }
+      if (page->next_page_token.empty()) break;
+      q.page_token = page->next_page_token;
+    }
+  } else if (*c->retention) {
+    int64_t ms = 0;
+    if (!ParseDurationMs(c->older_than, ms)) {
+      return Fail(Error::Field("older-than", "--older-than must be a duration like 90d"));
+    }
+    auto rep = r.ApplyRetention(system, ms, !c->apply);
+    if (!rep.ok()) return Fail(rep.error());
+    for (const auto& [model, version] : rep->versions) std::printf("%s\t%lld\n", model.c_str(), static_cast<long long>(version));
+    std::printf("%zu archived version(s), %lld bytes%s\n", rep->versions.size(), static_cast<long long>(rep->bytes),
+                c->apply ? " removed (metadata kept)" : " would be removed (use --apply)");
+  } else if (*c->mverify) {
+    auto rep = r.Verify(system, c->model_name, c->version);
+    if (!rep.ok()) return Fail(rep.error());
+    std::printf("%s: sha256 %s, %s%s\n", rep->ok ? "ok" : "FAILED", rep->expected_sha256.c_str(),
+                rep->loads ? "loads" : "does not load", rep->problem.empty() ? "" : (" - " + rep->problem).c_str());
+    return rep->ok ? 0 : 1;
+  }
+  return 0;
 }
 
 int RunStorage(Commands* c, App& app) {
@@ -232,6 +291,16 @@ int RunStorage(Commands* c, App& app) {
 }
 
 std::optional<int> RunCommands(Commands* c) {
+  if (*c->model) {
+    auto config = c->flags.Load();
+    if (!config.ok()) return Fail(config.error());
+    InitLogging(*config, /*quiet=*/true);
+    auto app = App::Create(*config);
+    if (!app.ok()) return Fail(app.error());
+    int code = RunModel(c, **app);
+    (*app)->Shutdown();
+    return code;
+  }
   if (*c->storage) {
     auto config = c->flags.Load();
     if (!config.ok()) return Fail(config.error());

@@ -7,6 +7,7 @@
 #include "app/app.h"
 #include "auth/auth.h"
 #include "queue/queue.h"
+#include "registry/registry.h"
 #include "realtime/realtime.h"
 #include "storage/storage.h"
 #include "cache/cache.h"
@@ -29,6 +30,7 @@ struct App::Impl {
   std::unique_ptr<auth::AuthService> auth;
   std::unique_ptr<storage::StorageService> storage;
   std::unique_ptr<queue::Queue> queue;
+  std::unique_ptr<registry::Registry> registry;
   std::unique_ptr<realtime::Hub> hub;
   std::unique_ptr<http::Authenticator> authenticator;
   std::unique_ptr<http::RequestObserver> audit_observer;

@@ -90,6 +90,10 @@ const std::vector<KeyDef>& Keys() {
        {"C19AI_S3_ACCESS_KEY"}},
       {"storage.s3_secret_key", Kind::kString, "", "S3 secret key (or AWS_SECRET_ACCESS_KEY)", true,
        {"C19AI_S3_SECRET_KEY"}},
+      {"registry.max_artifact_size", Kind::kBytes, "4GiB", "largest model artifact an upload may carry", false, {},
+       1, int64_t{1} << 40},
+      {"ml.intra_op_threads", Kind::kInt, "1",
+       "threads one inference or training step may use (LibTorch intra-op; OpenBLAS stays at one)", false, {}, 1, 256},
       {"queue.url", Kind::kString, "db://", "db:// (tables in the database) or redis://...", true},
       {"events.url", Kind::kString, "memory://", "memory://, redis://... or postgresql://... for fan-out", true},
       {"auth.allow_registration", Kind::kBool, "true", "whether anyone may create an account (role viewer)"},
@@ -376,6 +380,8 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
   config.storage.max_file_size = num("storage.max_file_size");
   config.storage.s3_access_key = str("storage.s3_access_key");
   config.storage.s3_secret_key = str("storage.s3_secret_key");
+  config.registry.max_artifact_size = num("registry.max_artifact_size");
+  config.ml.intra_op_threads = static_cast<int>(num("ml.intra_op_threads"));
   config.queue_url = str("queue.url");
   config.events_url = str("events.url");
   config.auth.allow_registration = ToBool(str("auth.allow_registration"));

@@ -67,6 +67,14 @@ struct StorageConfig {
   std::string s3_access_key, s3_secret_key;
 };
 
+struct RegistryConfig {
+  int64_t max_artifact_size = 0;
+};
+
+struct MlConfig {
+  int intra_op_threads = 1;
+};
+
 struct RealtimeConfig {
   int64_t auth_timeout_ms = 0;
   int max_connections_per_user = 64;
@@ -92,6 +100,8 @@ struct Config {
   int64_t cache_redis_timeout_ms = 0;
   std::string storage_url;
   StorageConfig storage;
+  RegistryConfig registry;
+  MlConfig ml;
   std::string queue_url;
   std::string events_url;
   AuthConfig auth;

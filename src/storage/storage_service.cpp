@@ -289,6 +289,12 @@ class StorageServiceImpl final : public StorageService {
                       {s.blob_key, backend_name, now}));
       return OkStatus();
     });
+    // A concurrent writer of the same bytes may have inserted the row between our check and our
+    // insert: its copy is as good as ours.
+    if (!st.ok() && st.error().code == ErrorCode::kAlreadyExists) {
+      st = OkStatus();
+      existed = true;
+    }
     if (!st.ok() || existed) (void)backend->Delete(s.blob_key);
     C19_TRY(st);
     return Stat(ns, key);

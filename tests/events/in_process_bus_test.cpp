@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "common/ids.h"
 #include "events/events.h"
 
 namespace c19ai::events {
@@ -102,7 +103,8 @@ TEST_P(FanOutTest, EventsPublishedOnOneReplicaReachEveryReplicaInOrder) {
   auto a = Open(url_);
   auto b = Open(url_);
   ASSERT_TRUE(a.ok() && b.ok());
-  std::string room = "training.fanout-" + std::to_string(std::rand());
+  // Unique per run: a long-lived Redis keeps each room's sequence.
+  std::string room = "training.fanout-" + NewId();
   auto on_a = (*a)->Subscribe({.rooms = {room}});
   auto on_b = (*b)->Subscribe({.rooms = {room}});
   for (int i = 0; i < 5; ++i) {

@@ -67,3 +67,21 @@ PostgresDatabase::~PostgresDatabase() {
 }
 
 }  // namespace c19ai::testing
+
+namespace c19ai::testing {
+
+const std::string& ModelArtifacts() {
+  // Made once per process and left for the OS's temp cleaner only if the process dies: the static
+  // TempDir removes it at exit.
+  static TempDir dir;
+  static bool made = [] {
+    std::string cmd = "/usr/bin/python3 " C19AI_SOURCE_DIR "/tests/ml/make_artifacts.py " + dir.path() + " 2>&1";
+    return std::system(cmd.c_str()) == 0;
+  }();
+  if (!made) {
+    ADD_FAILURE() << "tests/ml/make_artifacts.py failed: install python3-torch and python3-xgboost (scripts/install-deps.sh)";
+  }
+  return dir.path();
+}
+
+}  // namespace c19ai::testing

@@ -30,6 +30,11 @@ class PostgresDatabase {
   std::string admin_url_, name_, url_;
 };
 
+// A folder with model artifacts made by tests/ml/make_artifacts.py (Debian's python3-torch and
+// python3-xgboost) and their expected outputs in expected.json; made once per test process. Aborts the
+// test (fatal gtest failure) when the script fails: CI installs what it needs.
+const std::string& ModelArtifacts();
+
 // Whether tests that need an external server must fail (CI) instead of being skipped (a laptop).
 bool RequireServers();
 
