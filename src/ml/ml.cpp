@@ -184,6 +184,10 @@ Status Model::WarmUp() {
   return OkStatus();
 }
 
+Status CheckInputs(const Signature& signature, const std::vector<Tensor>& inputs) {
+  return internal::CheckInputs(signature, inputs);
+}
+
 namespace internal {
 
 Status CheckInputs(const Signature& sig, const std::vector<Tensor>& inputs) {
@@ -333,6 +337,7 @@ Json ManifestToJson(const BundleManifest& m) {
           {"features", features},
           {"labels", m.labels},
           {"target", m.target},
+          {"target_scaling", {{"mean", m.target_mean}, {"scale", m.target_scale}}},
           {"metrics", Json::parse(m.metrics_json, nullptr, false)},
           {"library_versions", Json::parse(m.library_versions_json, nullptr, false)}};
 }
@@ -352,6 +357,10 @@ Result<BundleManifest> ManifestFromJson(const Json& j) {
     if (!found) return Error::Unprocessable("bundle manifest: unknown task \"" + task + "\"");
     m.architecture = j.at("architecture").get<std::string>();
     m.params_json = j.value("params", Json::object()).dump();
+    if (j.contains("target_scaling")) {
+      m.target_mean = j["target_scaling"].value("mean", 0.0);
+      m.target_scale = j["target_scaling"].value("scale", 1.0);
+    }
     for (const auto& f : j.at("features")) {
       FeatureSpec s;
       s.name = f.at("name").get<std::string>();
@@ -479,6 +488,8 @@ class BundleModel final : public Model {
   }
   const Signature& signature() const override { return sig_; }
   std::vector<std::string> FeatureNames() const override { return names_; }
+  std::vector<std::string> ClassNames() const override { return m_.labels; }
+  std::optional<Task> BundleTask() const override { return m_.task; }
   int64_t MemoryBytes() const override {
     return (dense_ ? dense_->MemoryBytes() : 0) + static_cast<int64_t>(w_.centroids.size() * sizeof(float)) + 4096;
   }
@@ -527,7 +538,9 @@ class BundleModel final : public Model {
       }
       case Task::kRegression: {
         Tensor t{"prediction", DataType::kFp32, {n}, {}, {}};
-        for (int64_t r = 0; r < n; ++r) t.values.push_back(y[static_cast<size_t>(r * out_width)]);
+        for (int64_t r = 0; r < n; ++r) {
+          t.values.push_back(y[static_cast<size_t>(r * out_width)] * m_.target_scale + m_.target_mean);
+        }
         out.outputs.push_back(std::move(t));
         break;
       }

@@ -64,6 +64,10 @@ struct Tensor {
   int64_t elements() const;
 };
 
+// What a bundle's model does.
+enum class Task { kClassification, kRegression, kClustering, kGeneration, kEmbedding };
+std::string_view TaskName(Task t);
+
 // ---------------------------------------------------------------- raw rows (bundles)
 
 // One cell of a raw feature row: a number, a string (categories) or missing.
@@ -89,11 +93,19 @@ class Model {
   virtual Result<PredictOutput> PredictRows(const std::vector<Row>& rows);
   // Feature names of raw rows, in order (bundles); empty otherwise.
   virtual std::vector<std::string> FeatureNames() const { return {}; }
+  // Class names of classification bundles, in output order; empty otherwise.
+  virtual std::vector<std::string> ClassNames() const { return {}; }
+  // The task of a bundle (classification answers labels and probabilities, ...); nullopt otherwise.
+  virtual std::optional<Task> BundleTask() const { return std::nullopt; }
   // One inference on zeros of the signature (also what upload validation runs).
   virtual Status WarmUp();
   // Resident memory the loaded model holds (weights and runtime state), approximately.
   virtual int64_t MemoryBytes() const = 0;
 };
+
+// Checks tensors against a signature: count, ranks, fixed dimensions and value counts;
+// invalid_argument naming the input.
+Status CheckInputs(const Signature& signature, const std::vector<Tensor>& inputs);
 
 // Loads an artifact. `declared` is the signature given at upload (required for TorchScript and ONNX,
 // which do not describe their inputs; others derive theirs and check a declared one against it).
@@ -102,8 +114,6 @@ Result<std::unique_ptr<Model>> LoadModel(Framework framework, std::string_view a
 
 // ---------------------------------------------------------------- bundles
 
-enum class Task { kClassification, kRegression, kClustering, kGeneration, kEmbedding };
-std::string_view TaskName(Task t);
 
 // How one raw feature becomes model inputs.
 struct FeatureSpec {
@@ -124,6 +134,7 @@ struct BundleManifest {
   std::vector<FeatureSpec> features;
   std::vector<std::string> labels;  // class names (classification)
   std::string target;               // the column it predicts
+  double target_mean = 0, target_scale = 1;  // regression: prediction = output * scale + mean
   std::string metrics_json = "{}";
   std::string library_versions_json = "{}";
 };

@@ -24,7 +24,7 @@ class OnnxModel final : public Model {
   int64_t MemoryBytes() const override { return bytes_ * 2 + 256 * 1024; }
 
   Result<PredictOutput> Predict(const std::vector<Tensor>& inputs) override {
-    C19_TRY(CheckInputs(sig_, inputs));
+    C19_TRY(internal::CheckInputs(sig_, inputs));
     try {
       std::lock_guard lock(mu_);  // a cv::dnn::Net holds per-call state
       for (size_t i = 0; i < inputs.size(); ++i) {

@@ -85,7 +85,7 @@ class TorchScriptModel final : public Model {
   int64_t MemoryBytes() const override { return bytes_ + 64 * 1024; }
 
   Result<PredictOutput> Predict(const std::vector<Tensor>& inputs) override {
-    C19_TRY(CheckInputs(sig_, inputs));
+    C19_TRY(internal::CheckInputs(sig_, inputs));
     try {
       c10::InferenceMode guard;
       std::vector<torch::jit::IValue> args;

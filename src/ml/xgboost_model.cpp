@@ -85,7 +85,7 @@ class XgboostModel final : public Model {
   int64_t MemoryBytes() const override { return booster_->bytes() + 64 * 1024; }
 
   Result<PredictOutput> Predict(const std::vector<Tensor>& inputs) override {
-    C19_TRY(CheckInputs(sig_, inputs));
+    C19_TRY(internal::CheckInputs(sig_, inputs));
     const Tensor& in = inputs[0];
     std::vector<float> x(in.values.begin(), in.values.end());
     std::vector<int64_t> shape;

@@ -25,6 +25,13 @@ with torch.no_grad():
 torch.jit.trace(mlp, torch.zeros(1, 4)).save(f"{out}/mlp.pt")
 expected["torchscript"] = {"inputs": x, "outputs": y}
 
+# A second TorchScript MLP of the same shape with other weights (hot swap, result cache tests).
+torch.manual_seed(8)
+mlp2 = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3)).eval()
+torch.jit.trace(mlp2, torch.zeros(1, 4)).save(f"{out}/mlp2.pt")
+with torch.no_grad():
+    expected["torchscript2"] = {"inputs": x, "outputs": mlp2(torch.tensor(x)).tolist()}
+
 # A scripted module with two inputs and a tuple of outputs.
 class Two(torch.nn.Module):
     def forward(self, a: torch.Tensor, b: torch.Tensor):
