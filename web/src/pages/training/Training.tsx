@@ -1,0 +1,549 @@
+// Training: submit a job from a form with sensible defaults, list jobs (live while any runs), a job's page with
+// live loss and metric charts per epoch (WebSocket room training.<job>), logs and checkpoints, cancel/resume,
+// and a comparison of the runs of an experiment (their validation metric per epoch on one chart).
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { api, type Schemas } from '../../api/client';
+import { Link, navigate, seg, useLocation, withQuery } from '../../app/router';
+import { useAuth } from '../../auth/session';
+import { LineChart, type Series } from '../../components/Chart';
+import {
+  AsyncView, Badge, Button, Card, CheckField, ErrorBox, Notice, Page, Progress, SelectField, Table, TextField, formatDate,
+  formatNumber, useAction, useAsync, useInterval,
+} from '../../components/ui';
+import { useRealtime } from '../../realtime/ws';
+
+/** A training job as the API answers it. */
+interface Job {
+  id: string;
+  name: string;
+  experiment: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  epoch: number;
+  epochs: number;
+  progress: number;
+  best: { metric: string; value: number | null; epoch: number; metrics: Record<string, number> } | null;
+  model: { name: string; version: number } | null;
+  spec: Record<string, unknown>;
+  dataset: { id: string; sha256: string };
+  cancel_requested?: boolean;
+  error?: string;
+  created_by?: string;
+  created_at?: string;
+  started_at?: string | null;
+  finished_at?: string | null;
+}
+
+interface MetricPoint {
+  epoch: number;
+  train_loss: number;
+  val_loss: number;
+  metrics: Record<string, number>;
+  lr: number;
+  samples_per_s: number;
+}
+
+const ACTIVE = new Set(['queued', 'running']);
+
+function statusTone(s: string): string {
+  return s === 'succeeded' ? 'good' : s === 'failed' ? 'bad' : s === 'running' ? 'info' : 'plain';
+}
+
+export function TrainingPage() {
+  const auth = useAuth();
+  const loc = useLocation();
+  const [status, setStatus] = useState('');
+  const [experiment, setExperiment] = useState(loc.query.get('experiment') ?? '');
+  const [applied, setApplied] = useState({ status: '', experiment: loc.query.get('experiment') ?? '' });
+  const [showForm, setShowForm] = useState(!!loc.query.get('dataset'));
+  const [chosen, setChosen] = useState<string[]>([]);
+  const list = useAsync(
+    (signal) =>
+      api.get('/api/v1/training/jobs', {
+        signal,
+        query: { status: applied.status || undefined, experiment: applied.experiment || undefined, limit: 100 },
+      }),
+    [applied],
+  );
+  const jobs = ((list.data?.items ?? []) as unknown) as Job[];
+  useInterval(() => list.reload(), jobs.some((j) => ACTIVE.has(j.status)) ? 2000 : 15000);
+
+  return (
+    <Page
+      title="Training"
+      actions={
+        auth.can('training:run') && (
+          <Button kind="primary" onClick={() => setShowForm((s) => !s)}>
+            {showForm ? 'Close' : 'New training job'}
+          </Button>
+        )
+      }
+    >
+      {showForm && <SubmitJob initialDataset={loc.query.get('dataset') ?? ''} />}
+      <form
+        className="filters"
+        role="search"
+        aria-label="Filter training jobs"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setApplied({ status, experiment: experiment.trim() });
+        }}
+      >
+        <SelectField
+          label="Status"
+          value={status}
+          onChange={setStatus}
+          options={[{ value: '', label: 'any' }, 'queued', 'running', 'succeeded', 'failed', 'cancelled']}
+        />
+        <TextField label="Experiment" value={experiment} onChange={setExperiment} />
+        <Button type="submit">Filter</Button>
+      </form>
+      <AsyncView state={list} isEmpty={() => jobs.length === 0} empty="No training job yet.">
+        {() => (
+          <>
+            <Table caption="Training jobs">
+              <thead>
+                <tr>
+                  <th scope="col">
+                    <span className="sr-only">Compare</span>
+                  </th>
+                  <th scope="col">Job</th>
+                  <th scope="col">Experiment</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Progress</th>
+                  <th scope="col">Best</th>
+                  <th scope="col">Model</th>
+                  <th scope="col">Created</th>
+                </tr>
+              </thead>
+              <tbody>
+                {jobs.map((j) => (
+                  <tr key={j.id} data-testid={`job-${j.name}`}>
+                    <td>
+                      <CheckField
+                        label={`Compare ${j.name}`}
+                        checked={chosen.includes(j.id)}
+                        onChange={(on) => setChosen((c) => (on ? [...c, j.id] : c.filter((x) => x !== j.id)))}
+                      />
+                    </td>
+                    <th scope="row">
+                      <Link to={`/training/${seg(j.id)}`}>{j.name}</Link>
+                    </th>
+                    <td>{j.experiment}</td>
+                    <td>
+                      <Badge tone={statusTone(j.status)}>{j.status}</Badge>
+                    </td>
+                    <td>
+                      <Progress value={j.epoch} max={j.epochs} label={`Progress of ${j.name}`} />
+                    </td>
+                    <td className="small">{j.best ? `${j.best.metric} ${formatNumber(j.best.value)} (epoch ${j.best.epoch})` : '—'}</td>
+                    <td>{j.model ? <Link to={`/models/${seg(j.model.name)}`}>{`${j.model.name} v${j.model.version}`}</Link> : '—'}</td>
+                    <td>{formatDate(j.created_at)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </Table>
+            {chosen.length >= 2 && <CompareRuns jobs={jobs.filter((j) => chosen.includes(j.id))} />}
+            {chosen.length === 1 && <p className="muted">Tick another job to compare their runs.</p>}
+          </>
+        )}
+      </AsyncView>
+    </Page>
+  );
+}
+
+type Architecture = 'mlp' | 'gbtree';
+type Spec = Schemas['TrainingJobSpec'];
+type OptimizerType = NonNullable<NonNullable<Spec['optimizer']>['type']>;
+type SchedulerType = NonNullable<NonNullable<Spec['scheduler']>['type']>;
+type Activation = 'relu' | 'tanh' | 'gelu';
+
+function SubmitJob({ initialDataset }: { initialDataset: string }) {
+  const datasets = useAsync((signal) => api.get('/api/v1/datasets', { signal, query: { limit: 200 } }), []);
+  const items = datasets.data?.items ?? [];
+  const latest = useMemo(() => {
+    const byName = new Map<string, (typeof items)[number]>();
+    for (const d of items) if (!byName.has(d.name ?? '') || (d.version ?? 0) > (byName.get(d.name ?? '')?.version ?? 0)) byName.set(d.name ?? '', d);
+    return [...byName.values()];
+  }, [items]);
+  const [dataset, setDataset] = useState(initialDataset);
+  const chosen = latest.find((d) => d.name === dataset || d.id === dataset) ?? latest[0];
+  const columns = (chosen?.columns ?? []).map((c) => c.name ?? '');
+  const [target, setTarget] = useState('');
+  const tgt = columns.includes(target) ? target : columns[columns.length - 1] ?? '';
+  const [name, setName] = useState('');
+  const [experiment, setExperiment] = useState('default');
+  const [modelType, setModelType] = useState<'classification' | 'regression'>('classification');
+  const [arch, setArch] = useState<Architecture>('mlp');
+  const [hidden, setHidden] = useState('64, 32');
+  const [activation, setActivation] = useState<Activation>('relu');
+  const [dropout, setDropout] = useState('0.1');
+  const [rounds, setRounds] = useState('50');
+  const [depth, setDepth] = useState('4');
+  const [eta, setEta] = useState('0.3');
+  const [optimizer, setOptimizer] = useState<OptimizerType>('adam');
+  const [lr, setLr] = useState('0.01');
+  const [scheduler, setScheduler] = useState<SchedulerType | 'none'>('none');
+  const [epochs, setEpochs] = useState('30');
+  const [batch, setBatch] = useState('32');
+  const [split, setSplit] = useState('0.2');
+  const [early, setEarly] = useState(true);
+  const [patience, setPatience] = useState('5');
+  const [register, setRegister] = useState(true);
+  const [modelName, setModelName] = useState('');
+  const action = useAction();
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    if (!chosen) return;
+    const jobName = name.trim() || `${chosen.name}-${arch}`;
+    const params =
+      arch === 'mlp'
+        ? { hidden: hidden.split(',').map((x) => Number(x.trim())).filter((x) => x > 0), activation, dropout: Number(dropout) }
+        : { num_rounds: Number(rounds), max_depth: Number(depth), eta: Number(eta) };
+    const body: Schemas['TrainingJobSpec'] = {
+      name: jobName,
+      experiment: experiment.trim() || 'default',
+      dataset: chosen.id ?? '',
+      target: tgt,
+      model: { model_type: modelType, framework: arch === 'mlp' ? 'torch' : 'xgboost', architecture: arch, params },
+      ...(arch === 'mlp'
+        ? {
+            optimizer: { type: optimizer, lr: Number(lr) },
+            ...(scheduler !== 'none' ? { scheduler: { type: scheduler } } : {}),
+            epochs: Number(epochs),
+            batch_size: Number(batch),
+          }
+        : {}),
+      validation: { split: Number(split), metric: modelType === 'classification' ? 'accuracy' : 'r2' },
+      ...(early && arch === 'mlp' ? { early_stopping: { metric: 'val_loss', patience: Number(patience), min_delta: 0 } } : {}),
+      ...(register ? { register: { model_name: modelName.trim() || `${chosen.name}-model` } } : {}),
+    };
+    const job = await action.run(() => api.post('/api/v1/training/jobs', { body }));
+    if (job) navigate(`/training/${seg(job.id ?? '')}`);
+  }
+
+  return (
+    <Card title="New training job">
+      <AsyncView state={datasets} isEmpty={() => latest.length === 0} empty="Upload a dataset first (Datasets).">
+        {() => (
+          <form onSubmit={submit} className="form-grid">
+            <SelectField
+              label="Dataset"
+              value={chosen?.name ?? ''}
+              onChange={setDataset}
+              options={latest.map((d) => ({ value: d.name ?? '', label: `${d.name} (v${d.version}, ${d.rows} rows)` }))}
+            />
+            <SelectField label="Target column" value={tgt} onChange={setTarget} options={columns} />
+            <SelectField<'classification' | 'regression'> label="Task" value={modelType} onChange={setModelType} options={['classification', 'regression']} />
+            <SelectField<Architecture>
+              label="Model"
+              value={arch}
+              onChange={setArch}
+              options={[
+                { value: 'mlp', label: 'neural network (MLP, PyTorch)' },
+                { value: 'gbtree', label: 'gradient-boosted trees (XGBoost)' },
+              ]}
+            />
+            <TextField label="Job name" value={name} onChange={setName} placeholder={chosen ? `${chosen.name}-${arch}` : ''} />
+            <TextField label="Experiment" value={experiment} onChange={setExperiment} />
+            {arch === 'mlp' ? (
+              <fieldset className="fieldset">
+                <legend>Network and optimizer</legend>
+                <TextField label="Hidden layers" value={hidden} onChange={setHidden} hint="sizes, comma separated" />
+                <SelectField<Activation> label="Activation" value={activation} onChange={setActivation} options={['relu', 'tanh', 'gelu']} />
+                <TextField label="Dropout" type="number" step="any" min={0} max={0.9} value={dropout} onChange={setDropout} />
+                <SelectField<OptimizerType>
+                  label="Optimizer"
+                  value={optimizer}
+                  onChange={setOptimizer}
+                  options={['adam', 'adamw', 'sgd', 'rmsprop', 'adagrad', 'adadelta']}
+                />
+                <TextField label="Learning rate" type="number" step="any" value={lr} onChange={setLr} />
+                <SelectField<SchedulerType | 'none'>
+                  label="Schedule"
+                  value={scheduler}
+                  onChange={setScheduler}
+                  options={['none', 'cosine_annealing', 'step', 'exponential', 'reduce_on_plateau', 'one_cycle']}
+                />
+                <TextField label="Epochs" type="number" min={1} value={epochs} onChange={setEpochs} />
+                <TextField label="Batch size" type="number" min={1} value={batch} onChange={setBatch} />
+                <CheckField label="Stop early when the validation loss stalls" checked={early} onChange={setEarly} />
+                {early && <TextField label="Patience (epochs)" type="number" min={1} value={patience} onChange={setPatience} />}
+              </fieldset>
+            ) : (
+              <fieldset className="fieldset">
+                <legend>Boosting</legend>
+                <TextField label="Rounds" type="number" min={1} value={rounds} onChange={setRounds} />
+                <TextField label="Max depth" type="number" min={1} value={depth} onChange={setDepth} />
+                <TextField label="Learning rate (eta)" type="number" step="any" value={eta} onChange={setEta} />
+              </fieldset>
+            )}
+            <TextField label="Validation split" type="number" step="any" min={0.05} max={0.5} value={split} onChange={setSplit} />
+            <CheckField label="Register the best model" checked={register} onChange={setRegister} />
+            {register && (
+              <TextField label="Model name" value={modelName} onChange={setModelName} placeholder={chosen ? `${chosen.name}-model` : ''} />
+            )}
+            <div className="form-actions">
+              <Button type="submit" kind="primary" pending={action.pending} disabled={!tgt}>
+                Start training
+              </Button>
+            </div>
+            <ErrorBox error={action.error} />
+          </form>
+        )}
+      </AsyncView>
+    </Card>
+  );
+}
+
+export function JobDetailPage({ id }: { id: string }) {
+  const auth = useAuth();
+  const job = useAsync((signal) => api.get('/api/v1/training/jobs/{id}', { signal, path: { id } }), [id]);
+  const metrics = useAsync((signal) => api.get('/api/v1/training/jobs/{id}/metrics', { signal, path: { id } }), [id]);
+  const logs = useJobLogs(id);
+  const checkpoints = useAsync((signal) => api.get('/api/v1/training/jobs/{id}/checkpoints', { signal, path: { id } }), [id]);
+  const [live, setLive] = useState<MetricPoint[]>([]);
+  const action = useAction();
+  const j = job.data as unknown as Job | undefined;
+
+  useRealtime([`training.${id}`], (e) => {
+    if (e.type === 'training.job.progress' && e.data) {
+      const p = e.data as unknown as MetricPoint;
+      setLive((l) => [...l.filter((x) => x.epoch !== p.epoch), p]);
+    }
+    if (e.type === 'training.job.checkpoint') checkpoints.reload();
+    job.reload();
+    logs.reload();
+  });
+  useInterval(() => {
+    if (j && ACTIVE.has(j.status)) {
+      job.reload();
+      logs.reload();
+    }
+  }, 3000);
+
+  const points = useMemo(() => {
+    const byEpoch = new Map<number, MetricPoint>();
+    for (const p of ((metrics.data?.items ?? []) as unknown) as MetricPoint[]) byEpoch.set(p.epoch, p);
+    for (const p of live) byEpoch.set(p.epoch, p);
+    return [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
+  }, [metrics.data, live]);
+  const metricNames = [...new Set(points.flatMap((p) => Object.keys(p.metrics ?? {})))];
+  const xs = points.map((p) => p.epoch);
+  const loss: Series[] = [
+    { label: 'train loss', values: points.map((p) => p.train_loss) },
+    { label: 'validation loss', values: points.map((p) => p.val_loss) },
+  ];
+  const other: Series[] = metricNames.map((m) => ({ label: m, values: points.map((p) => p.metrics?.[m] ?? null) }));
+
+  async function cancel() {
+    const r = await action.run(() => api.post('/api/v1/training/jobs/{id}/cancel', { path: { id } }), 'Cancelling…');
+    if (r) job.reload();
+  }
+  async function resume() {
+    const r = await action.run(() => api.post('/api/v1/training/jobs/{id}/resume', { path: { id } }), 'Queued again; it continues from its last checkpoint.');
+    if (r) job.reload();
+  }
+
+  return (
+    <Page
+      title={j ? `Training ${j.name}` : 'Training job'}
+      actions={
+        j &&
+        auth.can('training:run') && (
+          <>
+            {ACTIVE.has(j.status) && (
+              <Button kind="danger" onClick={() => void cancel()} pending={action.pending}>
+                Cancel
+              </Button>
+            )}
+            {(j.status === 'cancelled' || j.status === 'failed') && (
+              <Button kind="primary" onClick={() => void resume()} pending={action.pending}>
+                Resume
+              </Button>
+            )}
+          </>
+        )
+      }
+    >
+      <p>
+        <Link to="/training">← All jobs</Link>
+        {j && (
+          <>
+            {' · '}
+            <Link to={withQuery('/training', { experiment: j.experiment })}>{`experiment ${j.experiment}`}</Link>
+          </>
+        )}
+      </p>
+      <ErrorBox error={action.error} />
+      <Notice>{action.notice}</Notice>
+      <AsyncView state={job}>
+        {() =>
+          j && (
+            <Card>
+              <dl className="kv kv-wide">
+                <dt>Status</dt>
+                <dd data-testid="job-status">
+                  <Badge tone={statusTone(j.status)}>{j.status}</Badge>
+                  {j.error ? <span className="error-message"> {j.error}</span> : null}
+                </dd>
+                <dt>Progress</dt>
+                <dd>
+                  <Progress value={j.epoch} max={j.epochs} label="Training progress" /> epoch {j.epoch} of {j.epochs}
+                </dd>
+                <dt>Best</dt>
+                <dd>{j.best ? `${j.best.metric} ${formatNumber(j.best.value)} at epoch ${j.best.epoch}` : '—'}</dd>
+                <dt>Model</dt>
+                <dd data-testid="job-model">
+                  {j.model ? <Link to={`/models/${seg(j.model.name)}`}>{`${j.model.name} v${j.model.version}`}</Link> : '—'}
+                </dd>
+                <dt>Started</dt>
+                <dd>{formatDate(j.started_at)}</dd>
+                <dt>Finished</dt>
+                <dd>{formatDate(j.finished_at)}</dd>
+              </dl>
+            </Card>
+          )
+        }
+      </AsyncView>
+      <Card title="Metrics per epoch (live)">
+        {points.length === 0 ? (
+          <p className="muted" data-testid="chart-waiting">
+            The charts start with the first epoch.
+          </p>
+        ) : (
+          <div className="grid grid-2" data-testid="training-charts" data-epochs={points.length}>
+            <LineChart title="Loss" x={xs} series={loss} time={false} yLabel="loss" />
+            {other.length > 0 && <LineChart title="Validation metrics" x={xs} series={other} time={false} />}
+          </div>
+        )}
+      </Card>
+      <div className="grid grid-2">
+        <Card title="Logs (newest first)">
+          <ErrorBox error={logs.error} />
+          {logs.lines.length === 0 ? (
+            <p className="muted">No log line yet.</p>
+          ) : (
+            <pre className="json logs" tabIndex={0} aria-label="Job logs, newest first">
+              {logs.lines
+                .slice()
+                .reverse()
+                .map((l) => `${l.ts} ${l.level} ${l.message}`)
+                .join('\n')}
+            </pre>
+          )}
+        </Card>
+        <Card title="Checkpoints">
+          <AsyncView state={checkpoints} isEmpty={(d) => (d.items ?? []).length === 0} empty="No checkpoint yet.">
+            {(d) => (
+              <Table caption="Checkpoints">
+                <thead>
+                  <tr>
+                    <th scope="col">Epoch</th>
+                    <th scope="col">Size</th>
+                    <th scope="col">Created</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {((d.items ?? []) as unknown as { epoch: number; size: number; created_at: string }[]).map((c) => (
+                    <tr key={c.epoch}>
+                      <td>{c.epoch}</td>
+                      <td>{c.size}</td>
+                      <td>{formatDate(c.created_at)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </Table>
+            )}
+          </AsyncView>
+        </Card>
+      </div>
+    </Page>
+  );
+}
+
+interface LogLine {
+  seq: number;
+  ts: string;
+  level: string;
+  message: string;
+}
+
+/** A job's log lines, fetched incrementally (after the last sequence number seen); keeps the last 500. */
+function useJobLogs(id: string) {
+  const [lines, setLines] = useState<LogLine[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const last = useRef(0);
+  const busy = useRef(false);
+  const reload = useCallback(() => {
+    if (busy.current) return;
+    busy.current = true;
+    api
+      .get('/api/v1/training/jobs/{id}/logs', { path: { id }, query: { after: last.current, limit: 1000 } })
+      .then((d) => {
+        const items = (d.items ?? []) as LogLine[];
+        if (items.length > 0) {
+          last.current = items[items.length - 1].seq;
+          setLines((l) => [...l, ...items].slice(-500));
+        }
+        setError(null);
+      })
+      .catch(setError)
+      .finally(() => {
+        busy.current = false;
+      });
+  }, [id]);
+  useEffect(() => {
+    last.current = 0;
+    setLines([]);
+    reload();
+  }, [reload]);
+  return { lines, error, reload };
+}
+
+/** The validation loss of several runs per epoch, fetched from each job's metrics. */
+function CompareRuns({ jobs }: { jobs: Job[] }) {
+  const key = jobs.map((j) => j.id).join(',');
+  const data = useAsync(
+    (signal) => Promise.all(jobs.map((j) => api.get('/api/v1/training/jobs/{id}/metrics', { signal, path: { id: j.id } }))),
+    [key],
+  );
+  return (
+    <Card title="Compare runs">
+      <AsyncView state={data}>
+        {(all) => {
+          const runs = all.map((d) => ((d.items ?? []) as unknown) as MetricPoint[]);
+          const maxEpoch = Math.max(0, ...runs.flatMap((r) => r.map((p) => p.epoch)));
+          const xs = Array.from({ length: maxEpoch }, (_, i) => i + 1);
+          const series: Series[] = jobs.map((j, i) => ({
+            label: j.name,
+            values: xs.map((e) => runs[i].find((p) => p.epoch === e)?.val_loss ?? null),
+          }));
+          return (
+            <>
+              <LineChart title="Validation loss per epoch" x={xs} series={series} time={false} />
+              <Table caption="Best results">
+                <thead>
+                  <tr>
+                    <th scope="col">Job</th>
+                    <th scope="col">Best</th>
+                    <th scope="col">Parameters</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {jobs.map((j) => (
+                    <tr key={j.id}>
+                      <th scope="row">{j.name}</th>
+                      <td>{j.best ? `${j.best.metric} ${formatNumber(j.best.value)}` : '—'}</td>
+                      <td className="mono small">{JSON.stringify((j.spec as { model?: unknown }).model ?? {})}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </Table>
+            </>
+          );
+        }}
+      </AsyncView>
+    </Card>
+  );
+}
