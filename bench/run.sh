@@ -8,7 +8,7 @@ cd "$here/.."
 scripts/install-deps.sh test
 scripts/build.sh >/dev/null
 which=${1:-all}
-for b in http auth cache storage queue websocket; do
+for b in http auth cache storage queue websocket inference datasets training; do
   if [[ $which == all || $which == "$b" ]]; then
     echo "== $b =="
     bash "$here/$b.sh"

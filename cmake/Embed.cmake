@@ -10,7 +10,8 @@ function(c19ai_embed_migrations module out)
     COMMAND ${CMAKE_COMMAND} -DMODE=migrations -DMODULE=${module} -DOUT=${out} "-DFILES=${files}"
             -P ${C19AI_EMBED_SCRIPT}
     DEPENDS ${ARGN} ${C19AI_EMBED_SCRIPT}
-    COMMENT "Embedding ${module} migrations")
+    COMMENT "Embedding ${module} migrations"
+    VERBATIM)
 endfunction()
 
 # c19ai_embed_text(<out.cpp> <c++ function name> <file>)

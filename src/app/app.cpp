@@ -10,6 +10,9 @@
 #include "cache/routes.h"
 #include "queue/routes.h"
 #include "registry/routes.h"
+#include "inference/routes.h"
+#include "training/routes.h"
+#include "validation/routes.h"
 #include "ml/ml.h"
 #include "storage/routes.h"
 #include "common/log.h"
@@ -34,7 +37,9 @@ int App::port() const { return impl_->server ? impl_->server->port() : 0; }
 std::vector<db::MigrationFile> AllMigrations() {
   std::vector<db::MigrationFile> all;
   // Module order matters: later modules' tables may reference earlier ones.
-  for (auto&& set : {auth::Migrations(), storage::Migrations(), queue::Migrations(), registry::Migrations()}) {
+  for (auto&& set : {auth::Migrations(), storage::Migrations(), queue::Migrations(), registry::Migrations(),
+                     inference::Migrations(), validation::Migrations(),
+                     training::Migrations()}) {
     all.insert(all.end(), set.begin(), set.end());
   }
   return all;
@@ -86,6 +91,32 @@ Status BuildAuth(App::Impl& impl) {
   impl.authenticator = auth::MakeAuthenticator(*impl.auth);
   impl.audit_observer = auth::MakeAuditObserver(*impl.auth);
   return OkStatus();
+}
+
+// Datasets and validation. Deleting a dataset is refused while a model version's lineage names it:
+// the registry keeps lineage as JSON text, so the composition root looks for the id there.
+Status BuildDatasets(App::Impl& impl) {
+  const Config& c = impl.config;
+  validation::Options o;
+  o.spool_dir = c.data_dir + "/tmp";
+  o.max_upload_bytes = c.validation.max_upload_size;
+  o.inline_max_bytes = c.validation.inline_max_size;
+  o.max_examples_per_rule = c.validation.max_examples;
+  o.max_issues = c.validation.max_issues;
+  o.audit = &impl.auth->audit();
+  o.bus = impl.bus.get();
+  o.queue = impl.queue.get();  // jobs run on embedded workers or on `c19ai worker` processes
+  db::Database* database = impl.database.get();
+  o.lineage_users = [database](const std::string& id) -> Result<std::vector<std::string>> {
+    C19_ASSIGN_OR_RETURN(auto rows, database->Query("SELECT m.name, v.version FROM registry_versions v JOIN registry_models m "
+                                                    "ON m.id = v.model_id WHERE v.lineage LIKE ?",
+                                                    {"%" + id + "%"}));
+    std::vector<std::string> out;
+    for (const auto& r : rows) out.push_back(r.Text(0) + "/" + r.Text(1));
+    return out;
+  };
+  C19_ASSIGN_OR_RETURN(impl.datasets, validation::DatasetService::Create(*impl.database, *impl.storage, o));
+  return validation::RegisterRoutes(impl.router, *impl.datasets, {.max_upload_bytes = c.validation.max_upload_size});
 }
 
 std::string DefaultStaticDir() {
@@ -146,6 +177,66 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   C19_ASSIGN_OR_RETURN(impl->registry, registry::Registry::Create(*impl->database, *impl->storage, reg));
   C19_TRY(registry::RegisterRoutes(impl->router, *impl->registry,
                                    {.max_artifact_bytes = config.registry.max_artifact_size}));
+  inference::Options inf;
+  inf.defaults.batching.max_batch_size = config.inference.max_batch_size;
+  inf.defaults.batching.max_queue_delay_us = config.inference.max_queue_delay_us;
+  inf.defaults.batching.max_queue_size = config.inference.max_queue_size;
+  inf.defaults.instances = config.inference.instances;
+  inf.memory_budget_bytes = config.inference.memory_budget;
+  inf.default_timeout_ms = config.inference.timeout_ms;
+  inf.resolve_interval_ms = config.inference.resolve_interval_ms;
+  inf.cache = impl->cache.get();
+  inf.bus = impl->bus.get();
+  inf.completions = impl->pool.get();
+  C19_ASSIGN_OR_RETURN(impl->inference, inference::InferenceService::Create(*impl->database, *impl->registry, inf));
+  C19_TRY(inference::RegisterRoutes(impl->router, *impl->inference, *impl->registry, *impl->pool,
+                                    {.max_request_bytes = config.inference.max_request_size, .defaults = inf.defaults}));
+  inference::BatchOptions batch;
+  batch.bus = impl->bus.get();
+  // Batch predictions over dataset versions read the object the datasets module stored.
+  batch.resolve_dataset = [app = impl.get()](const std::string& name,
+                                             const std::string& version) -> Result<inference::BatchSource> {
+    if (!app->datasets) return Error::FailedPrecondition("datasets are not available on this server");
+    C19_ASSIGN_OR_RETURN(validation::Dataset d, app->datasets->Get(version.empty() ? name : name + "@" + version));
+    if (!d.header) return Error::Field("dataset", "batch predictions need a dataset with a header row");
+    return inference::BatchSource{.ns = storage::Namespace::kDatasets,
+                                  .key = d.storage_key,
+                                  .format = std::string(validation::FormatName(d.format)),
+                                  .delimiter = d.delimiter};
+  };
+  impl->batch_predictions = inference::BatchPredictions::Create(*impl->database, *impl->storage, *impl->queue,
+                                                                *impl->inference, batch);
+  C19_TRY(inference::RegisterBatchRoutes(impl->router, *impl->batch_predictions));
+  C19_TRY(BuildDatasets(*impl));
+  training::Options tr;
+  tr.bus = impl->bus.get();
+  tr.max_threads_per_job = config.workers.training_threads;
+  impl->training = training::TrainingService::Create(*impl->database, *impl->storage, *impl->queue, *impl->registry,
+                                                     *impl->datasets, tr);
+  C19_TRY(training::RegisterRoutes(impl->router, *impl->training));
+  if (config.workers.embedded) {
+    impl->workers = std::make_unique<queue::WorkerRuntime>(*impl->queue, "embedded");
+    validation::DatasetService* datasets = impl->datasets.get();
+    impl->workers->Register(std::string(validation::kValidationTopic),
+                            {.name = "validations", .concurrency = config.workers.validations, .lease_ms = 120'000},
+                            [datasets](queue::Message& m, const std::function<bool()>&) { return datasets->RunJob(m.body); });
+    inference::BatchPredictions* batches = impl->batch_predictions.get();
+    impl->workers->Register(std::string(inference::kBatchTopic),
+                            {.name = "batch-predictions", .concurrency = config.workers.batch_predictions},
+                            [batches](queue::Message& m, const std::function<bool()>& stopping) {
+                              return batches->Run(m, stopping);
+                            });
+    training::TrainingService* trainer = impl->training.get();
+    impl->workers->Register(std::string(training::kTrainingTopic),
+                            {.name = "training",
+                             .concurrency = config.workers.training,
+                             .lease_ms = 30'000,
+                             .heartbeat_ms = 10'000,
+                             .poll_ms = 50},
+                            [trainer](queue::Message& m, const std::function<bool()>& stopping) {
+                              return trainer->Run(m, stopping);
+                            });
+  }
   realtime::HubOptions hub;
   hub.auth_timeout_ms = config.realtime.auth_timeout_ms;
   hub.max_connections_per_user = config.realtime.max_connections_per_user;
@@ -182,6 +273,8 @@ Status App::Serve(bool wait_for_signals) {
                        http::Server::Create(o, impl_->router, *impl_->pool, impl_->authenticator.get()));
   C19_TRY(impl_->server->Start());
   impl_->storage->Start();
+  impl_->inference->Start();
+  if (impl_->workers) impl_->workers->Start();
   impl_->warmup_thread = std::thread([impl = impl_.get()] { impl->warmups.RunAll(*impl->cache); });
   log::Info("listening", {{"address", (o.tls_cert_file.empty() ? "http://" : "https://") + c.server.host + ":" +
                                           std::to_string(impl_->server->port())},
@@ -202,12 +295,32 @@ Status App::Serve(bool wait_for_signals) {
   return OkStatus();
 }
 
+Status App::Work() {
+  if (!impl_->workers) return Error::FailedPrecondition("workers.embedded is off: this process runs no jobs");
+  impl_->storage->Start();
+  impl_->inference->Start();
+  impl_->workers->Start();
+  log::Info("worker started", {{"database", impl_->database->Describe()}, {"queue", impl_->queue->backend()}});
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  sigwait(&set, &sig);
+  log::Info("worker stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"},
+                                {"processed", std::to_string(impl_->workers->processed())}});
+  impl_->Stop();
+  return OkStatus();
+}
+
 void App::Shutdown() { impl_->Stop(); }
 
 void App::Impl::Stop() {
   if (warmup_thread.joinable()) warmup_thread.join();
   if (hub) hub->Stop();  // closes the sockets (1001) while the server can still send the close frames
   if (server) server->Stop();
+  if (workers) workers->Stop(5'000);  // running jobs go back to the queue and resume elsewhere
+  if (inference) inference->Stop();
   if (pool) pool->Shutdown();
   if (storage) storage->Stop();
   if (auth) auth->FlushAudit();

@@ -33,6 +33,8 @@ class App {
 
   // Binds the listener and serves until Shutdown() (or SIGINT/SIGTERM when wait_for_signals).
   Status Serve(bool wait_for_signals);
+  // Runs the queue's job handlers (no listener) until SIGINT/SIGTERM: `c19ai worker`.
+  Status Work();
   void Shutdown();
   int port() const;
 

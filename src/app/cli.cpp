@@ -5,16 +5,20 @@
 
 #include <cstdio>
 #include <iostream>
+#include <fstream>
 #include <optional>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 
 #include "app/app.h"
+#include "app/client.h"
 #include "auth/auth.h"
 #include "common/paging.h"
 #include "registry/registry.h"
 #include "storage/storage.h"
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/text.h"
 
@@ -138,6 +142,15 @@ struct Commands {
   CLI::App* mlist = nullptr;
   CLI::App* retention = nullptr;
   CLI::App* mverify = nullptr;
+  CLI::App* predict = nullptr;
+  CLI::App* deploy = nullptr;
+  CLI::App* undeploy = nullptr;
+  CLI::App* deployments = nullptr;
+  ClientFlags client;
+  std::string input, selector_version, selector_stage, selector_alias;
+  bool by_name = false, no_batching = false, result_cache = false;
+  int max_batch_size = 0, instances = 0;
+  int64_t max_queue_delay_us = -1;
   std::string older_than, model_name, version = "production";
   bool apply = false;
   CLI::App* storage = nullptr;
@@ -211,8 +224,165 @@ Commands* AddCommands(CLI::App& cli) {
   c.mverify->add_option("model", c.model_name, "model name")->required();
   c.mverify->add_option("version", c.version, "version, alias, latest, production (default) or staging");
   for (auto* sub : {c.mlist, c.retention, c.mverify}) c.flags.Add(sub, false);
+
+  // Client commands (talk to a running server).
+  c.predict = cli.add_subcommand("predict", "Predict with a served model: rows from a JSON or CSV file");
+  c.predict->add_option("model", c.model_name, "model name")->required();
+  c.predict->add_option("--input", c.input, "rows.json (a list of rows, or a request body) or rows.csv (a header line)")
+      ->required();
+  c.predict->add_option("--version", c.selector_version, "a version, alias or stage (default: production)");
+  c.predict->add_flag("--by-name", c.by_name, "CSV: send rows by column name (instances) instead of in order");
+  c.deploy = c.model->add_subcommand("deploy", "Deploy a model on the server with serving options");
+  c.deploy->add_option("model", c.model_name, "model name")->required();
+  c.deploy->add_option("--version", c.selector_version, "serve this version");
+  c.deploy->add_option("--stage", c.selector_stage, "serve the version in this stage (production, staging)");
+  c.deploy->add_option("--alias", c.selector_alias, "serve the version an alias points at");
+  c.deploy->add_option("--max-batch-size", c.max_batch_size, "rows per model call");
+  c.deploy->add_option("--max-queue-delay-us", c.max_queue_delay_us, "how long a request may wait to be batched");
+  c.deploy->add_option("--instances", c.instances, "model copies");
+  c.deploy->add_flag("--no-batching", c.no_batching, "one request per model call");
+  c.deploy->add_flag("--result-cache", c.result_cache, "cache results by version and input");
+  c.undeploy = c.model->add_subcommand("undeploy", "Undeploy a model (it is then served on demand)");
+  c.undeploy->add_option("model", c.model_name, "model name")->required();
+  c.deployments = c.model->add_subcommand("deployments", "Deployments and loaded models on the server");
+  for (auto* sub : {c.predict, c.deploy, c.undeploy, c.deployments}) c.client.Add(sub);
   return &c;
 }
+
+namespace {
+
+// A CSV line split at commas, honouring double quotes.
+std::vector<std::string> CsvFields(const std::string& line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char ch = line[i];
+    if (quoted) {
+      if (ch == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        out.back() += '"';
+        ++i;
+      } else if (ch == '"') {
+        quoted = false;
+      } else {
+        out.back() += ch;
+      }
+    } else if (ch == '"') {
+      quoted = true;
+    } else if (ch == ',') {
+      out.emplace_back();
+    } else if (ch != '\r') {
+      out.back() += ch;
+    }
+  }
+  return out;
+}
+
+Json CsvValue(const std::string& v) {
+  if (v.empty()) return nullptr;
+  char* end = nullptr;
+  double d = std::strtod(v.c_str(), &end);
+  if (end && *end == '\0') return d;
+  return v;
+}
+
+Result<std::string> PredictBody(const std::string& path, bool by_name) {
+  std::ifstream in(path);
+  if (!in) return Error::Field("input", "cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  if (path.size() > 4 && path.substr(path.size() - 4) == ".csv") {
+    std::istringstream lines(text);
+    std::string line;
+    if (!std::getline(lines, line)) return Error::Field("input", path + " is empty");
+    std::vector<std::string> header = CsvFields(line);
+    Json rows = Json::array();
+    while (std::getline(lines, line)) {
+      if (Trim(line).empty()) continue;
+      auto fields = CsvFields(line);
+      if (fields.size() != header.size()) {
+        return Error::Field("input", path + ": a row has " + std::to_string(fields.size()) + " fields, the header " +
+                                         std::to_string(header.size()));
+      }
+      if (by_name) {
+        Json obj = Json::object();
+        for (size_t i = 0; i < header.size(); ++i) obj[header[i]] = CsvValue(fields[i]);
+        rows.push_back(obj);
+      } else {
+        Json row = Json::array();
+        for (const auto& f : fields) row.push_back(CsvValue(f));
+        rows.push_back(row);
+      }
+    }
+    return DumpJson(Json{{by_name ? "instances" : "inputs", rows}});
+  }
+  C19_ASSIGN_OR_RETURN(Json j, ParseJson(text));
+  if (j.is_array()) return DumpJson(Json{{"inputs", j}});
+  if (j.is_object()) return DumpJson(j);
+  return Error::Field("input", path + " must hold a list of rows or a request object");
+}
+
+int RunClient(Commands* c) {
+  auto print_or_fail = [](const Result<ClientResponse>& r) {
+    if (!r.ok()) return Fail(r.error());
+    if (r->status < 200 || r->status >= 300) return Fail(ResponseError(*r));
+    std::printf("%s\n", r->body.c_str());
+    return 0;
+  };
+  std::string name = PercentEncode(c->model_name);
+  if (*c->predict) {
+    auto body = PredictBody(c->input, c->by_name);
+    if (!body.ok()) return Fail(body.error());
+    std::string path = "/api/v1/models/" + name +
+                       (c->selector_version.empty() ? "" : "/versions/" + PercentEncode(c->selector_version)) +
+                       "/predict";
+    return print_or_fail(Call(c->client, "POST", path, *body));
+  }
+  if (*c->deploy) {
+    Json body = Json::object();
+    if (!c->selector_version.empty()) {
+      char* end = nullptr;
+      long v = std::strtol(c->selector_version.c_str(), &end, 10);
+      if (!end || *end != '\0') return Fail(Error::Field("version", "--version must be a number"));
+      body["version"] = v;
+    }
+    if (!c->selector_stage.empty()) body["stage"] = c->selector_stage;
+    if (!c->selector_alias.empty()) body["alias"] = c->selector_alias;
+    Json batching = Json::object();
+    if (c->no_batching) batching["enabled"] = false;
+    if (c->max_batch_size > 0) batching["max_batch_size"] = c->max_batch_size;
+    if (c->max_queue_delay_us >= 0) batching["max_queue_delay_us"] = c->max_queue_delay_us;
+    if (!batching.empty()) body["batching"] = batching;
+    if (c->instances > 0) body["instances"] = c->instances;
+    if (c->result_cache) body["result_cache"] = {{"enabled", true}};
+    return print_or_fail(Call(c->client, "POST", "/api/v1/models/" + name + "/deploy", DumpJson(body)));
+  }
+  if (*c->undeploy) {
+    auto r = Call(c->client, "DELETE", "/api/v1/deployments/" + name);
+    if (!r.ok()) return Fail(r.error());
+    if (r->status != 204) return Fail(ResponseError(*r));
+    std::printf("undeployed %s\n", c->model_name.c_str());
+    return 0;
+  }
+  auto r = Call(c->client, "GET", "/api/v1/deployments");
+  if (!r.ok()) return Fail(r.error());
+  if (r->status != 200) return Fail(ResponseError(*r));
+  Json j = Json::parse(r->body, nullptr, false);
+  for (const auto& d : j.value("items", Json::array())) {
+    std::string versions;
+    for (const auto& v : d["versions"]) {
+      versions += (versions.empty() ? "" : " ") + std::to_string(v["version"].get<int64_t>()) + ":" +
+                  v["state"].get<std::string>();
+    }
+    std::printf("%-32s %-9s served=%-4s selector=%-12s versions=[%s]\n", d["model"].get<std::string>().c_str(),
+                d["explicit"].get<bool>() ? "deployed" : "on-demand",
+                d["served_version"].is_null() ? "-" : std::to_string(d["served_version"].get<int64_t>()).c_str(),
+                d["spec"]["selector"].get<std::string>().c_str(), versions.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
 
 int RunModel(Commands* c, App& app) {
   registry::Registry& r = app.registry();
@@ -291,6 +461,7 @@ int RunStorage(Commands* c, App& app) {
 }
 
 std::optional<int> RunCommands(Commands* c) {
+  if (*c->predict || *c->deploy || *c->undeploy || *c->deployments) return RunClient(c);
   if (*c->model) {
     auto config = c->flags.Load();
     if (!config.ok()) return Fail(config.error());

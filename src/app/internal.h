@@ -7,7 +7,11 @@
 #include "app/app.h"
 #include "auth/auth.h"
 #include "queue/queue.h"
+#include "inference/batch.h"
+#include "inference/inference.h"
+#include "validation/validation.h"
 #include "registry/registry.h"
+#include "training/training.h"
 #include "realtime/realtime.h"
 #include "storage/storage.h"
 #include "cache/cache.h"
@@ -31,6 +35,12 @@ struct App::Impl {
   std::unique_ptr<storage::StorageService> storage;
   std::unique_ptr<queue::Queue> queue;
   std::unique_ptr<registry::Registry> registry;
+  std::unique_ptr<inference::InferenceService> inference;
+  std::unique_ptr<inference::BatchPredictions> batch_predictions;
+  std::unique_ptr<validation::DatasetService> datasets;
+  std::unique_ptr<training::TrainingService> training;
+  // In-process job handlers (workers.embedded); started last, stopped first.
+  std::unique_ptr<queue::WorkerRuntime> workers;
   std::unique_ptr<realtime::Hub> hub;
   std::unique_ptr<http::Authenticator> authenticator;
   std::unique_ptr<http::RequestObserver> audit_observer;

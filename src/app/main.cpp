@@ -1,4 +1,4 @@
-// The c19ai command line: serve, migrate, config show, version, and the commands in cli.cpp.
+// The c19ai command line: serve, worker, migrate, config show, version, and the commands in cli.cpp.
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -9,6 +9,8 @@
 
 #include "app/app.h"
 #include "app/cli.h"
+#include "app/dataset_cli.h"
+#include "app/train_cli.h"
 #include "c19ai_version.h"
 #include "common/log.h"
 
@@ -22,6 +24,11 @@ int main(int argc, char** argv) {
   ConfigFlags serve_flags;
   auto* serve = cli.add_subcommand("serve", "Run the HTTP API, WebSocket and web console (embedded mode by default)");
   serve_flags.Add(serve, true);
+
+  ConfigFlags worker_flags;
+  auto* worker = cli.add_subcommand(
+      "worker", "Run background jobs (batch predictions, validations) from the queue, without the HTTP API");
+  worker_flags.Add(worker, false);
 
   ConfigFlags migrate_flags;
   auto* migrate = cli.add_subcommand("migrate", "Apply pending database migrations and exit");
@@ -38,6 +45,8 @@ int main(int argc, char** argv) {
   auto* version = cli.add_subcommand("version", "Print the version");
 
   auto* commands = c19ai::app::AddCommands(cli);
+  auto* dataset_commands = c19ai::app::AddDatasetCommands(cli);
+  auto* train_commands = c19ai::app::AddTrainCommands(cli);
 
   try {
     cli.parse(argc, argv);
@@ -68,7 +77,7 @@ int main(int argc, char** argv) {
     for (const auto& id : *applied) std::printf("  %s\n", id.c_str());
     return 0;
   }
-  if (*serve) {
+  if (*serve || *worker) {
     // Block the shutdown signals in every thread; the main thread waits for them with sigwait.
     sigset_t set;
     sigemptyset(&set);
@@ -82,15 +91,18 @@ int main(int argc, char** argv) {
       files.rlim_cur = files.rlim_max;
       setrlimit(RLIMIT_NOFILE, &files);
     }
-    auto config = serve_flags.Load();
+    auto config = (*serve ? serve_flags : worker_flags).Load();
     if (!config.ok()) return c19ai::app::Fail(config.error());
+    if (*worker) config->workers.embedded = true;  // a worker is nothing but its job handlers
     c19ai::app::InitLogging(*config);
     auto app = c19ai::app::App::Create(*config);
     if (!app.ok()) return c19ai::app::Fail(app.error());
-    auto st = (*app)->Serve(/*wait_for_signals=*/true);
+    auto st = *serve ? (*app)->Serve(/*wait_for_signals=*/true) : (*app)->Work();
     if (!st.ok()) return c19ai::app::Fail(st.error());
     return 0;
   }
+  if (auto code = c19ai::app::RunDatasetCommands(dataset_commands)) return *code;
+  if (auto code = c19ai::app::RunTrainCommands(train_commands)) return *code;
   if (auto code = c19ai::app::RunCommands(commands)) return *code;
   return 0;
 }

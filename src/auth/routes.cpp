@@ -547,6 +547,7 @@ class AuditObserver final : public http::RequestObserver {
   void OnResponse(const Request& req, int status) override {
     if (req.method == Method::kGet || req.method == Method::kHead || req.method == Method::kOptions) return;
     if (!req.route || req.route->path == "/{path...}") return;
+    if (req.route->read_only && status != 401 && status != 403) return;
     AuditEntry e;
     e.actor_id = req.principal.user_id;
     e.actor_name = req.principal.username;

@@ -94,6 +94,36 @@ const std::vector<KeyDef>& Keys() {
        1, int64_t{1} << 40},
       {"ml.intra_op_threads", Kind::kInt, "1",
        "threads one inference or training step may use (LibTorch intra-op; OpenBLAS stays at one)", false, {}, 1, 256},
+      {"inference.max_batch_size", Kind::kInt, "32", "rows per model call (dynamic batching)", false, {}, 1, 4096},
+      {"inference.max_queue_delay_us", Kind::kInt, "0",
+       "microseconds a request may wait for others to batch with (0: take what is queued)", false, {}, 0,
+       10'000'000},
+      {"inference.max_queue_size", Kind::kInt, "1024", "requests queued per model version before 429", false, {}, 1,
+       1'000'000},
+      {"inference.instances", Kind::kInt, "1", "model copies per loaded version, each with a batch thread", false, {},
+       1, 64},
+      {"inference.memory_budget", Kind::kBytes, "2GiB", "memory for loaded models; the least recently used go first",
+       false, {}, 1 << 20, int64_t{1} << 44},
+      {"inference.timeout", Kind::kDuration, "30s", "default deadline of a prediction", false, {}, 1, 3'600'000},
+      {"inference.resolve_interval", Kind::kDuration, "5s",
+       "how often served versions are re-checked against the registry (besides events)", false, {}, 100,
+       3'600'000},
+      {"inference.max_request_size", Kind::kBytes, "16MiB", "largest prediction request body", false, {}, 1024,
+       int64_t{1} << 32},
+      {"workers.embedded", Kind::kBool, "true",
+       "run background jobs (batch predictions) in this process; off for API-only replicas"},
+      {"workers.batch_predictions", Kind::kInt, "1", "batch prediction jobs run at once by this process", false, {},
+       1, 64},
+      {"workers.training", Kind::kInt, "1", "training jobs run at once by this process", false, {}, 1, 64},
+      {"workers.training_threads", Kind::kInt, "2", "threads one training job may use (XGBoost)", false, {}, 1, 256},
+      {"workers.validations", Kind::kInt, "1", "dataset validation jobs run at once by this process", false, {}, 1, 64},
+      {"validation.max_upload_size", Kind::kBytes, "8GiB", "largest dataset upload", false, {}, 1,
+       int64_t{1} << 44},
+      {"validation.inline_max_size", Kind::kBytes, "64MiB",
+       "datasets larger than this validate as queue jobs (202 and a run to follow)", false, {}, 0, int64_t{1} << 44},
+      {"validation.max_examples", Kind::kInt, "20", "failures reported per rule (counts stay complete)", false, {}, 0,
+       100000},
+      {"validation.max_issues", Kind::kInt, "1000", "failures reported per validation", false, {}, 0, 1000000},
       {"queue.url", Kind::kString, "db://", "db:// (tables in the database) or redis://...", true},
       {"events.url", Kind::kString, "memory://", "memory://, redis://... or postgresql://... for fan-out", true},
       {"auth.allow_registration", Kind::kBool, "true", "whether anyone may create an account (role viewer)"},
@@ -382,6 +412,23 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
   config.storage.s3_secret_key = str("storage.s3_secret_key");
   config.registry.max_artifact_size = num("registry.max_artifact_size");
   config.ml.intra_op_threads = static_cast<int>(num("ml.intra_op_threads"));
+  config.inference.max_batch_size = static_cast<int>(num("inference.max_batch_size"));
+  config.inference.max_queue_delay_us = num("inference.max_queue_delay_us");
+  config.inference.max_queue_size = static_cast<int>(num("inference.max_queue_size"));
+  config.inference.instances = static_cast<int>(num("inference.instances"));
+  config.inference.memory_budget = num("inference.memory_budget");
+  config.inference.timeout_ms = num("inference.timeout");
+  config.inference.resolve_interval_ms = num("inference.resolve_interval");
+  config.inference.max_request_size = num("inference.max_request_size");
+  config.workers.embedded = ToBool(str("workers.embedded"));
+  config.workers.batch_predictions = static_cast<int>(num("workers.batch_predictions"));
+  config.workers.training = static_cast<int>(num("workers.training"));
+  config.workers.training_threads = static_cast<int>(num("workers.training_threads"));
+  config.workers.validations = static_cast<int>(num("workers.validations"));
+  config.validation.max_upload_size = num("validation.max_upload_size");
+  config.validation.inline_max_size = num("validation.inline_max_size");
+  config.validation.max_examples = static_cast<int>(num("validation.max_examples"));
+  config.validation.max_issues = static_cast<int>(num("validation.max_issues"));
   config.queue_url = str("queue.url");
   config.events_url = str("events.url");
   config.auth.allow_registration = ToBool(str("auth.allow_registration"));

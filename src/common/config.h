@@ -71,6 +71,32 @@ struct RegistryConfig {
   int64_t max_artifact_size = 0;
 };
 
+struct InferenceConfig {
+  int max_batch_size = 32;
+  int64_t max_queue_delay_us = 0;
+  int max_queue_size = 1024;
+  int instances = 1;
+  int64_t memory_budget = 0;
+  int64_t timeout_ms = 0;
+  int64_t resolve_interval_ms = 0;
+  int64_t max_request_size = 0;
+};
+
+struct WorkersConfig {
+  bool embedded = true;      // job handlers run in the server process
+  int batch_predictions = 1;  // concurrent batch prediction jobs
+  int training = 1;           // concurrent training jobs
+  int training_threads = 2;   // threads one training job may use
+  int validations = 1;        // concurrent dataset validation jobs
+};
+
+struct ValidationConfig {
+  int64_t max_upload_size = 0;  // largest dataset upload
+  int64_t inline_max_size = 0;  // larger datasets validate as queue jobs
+  int max_examples = 20;        // failures reported per rule
+  int max_issues = 1000;        // failures reported per validation
+};
+
 struct MlConfig {
   int intra_op_threads = 1;
 };
@@ -101,7 +127,10 @@ struct Config {
   std::string storage_url;
   StorageConfig storage;
   RegistryConfig registry;
+  ValidationConfig validation;
   MlConfig ml;
+  InferenceConfig inference;
+  WorkersConfig workers;
   std::string queue_url;
   std::string events_url;
   AuthConfig auth;

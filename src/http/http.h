@@ -142,6 +142,8 @@ struct Route {
   std::string summary;     // the OpenAPI summary
   std::string tag;         // OpenAPI tag (the owning module)
   std::string audit;       // audit action name ("user.create"); default "<METHOD> <path>"
+  // A POST that changes nothing (predictions, searches): not audited, except when denied.
+  bool read_only = false;
   Exec exec = Exec::kBlocking;
   BodyMode body = BodyMode::kBuffered;
   int64_t max_body = 0;    // 0: the server default

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <regex>
 
 #include "cache/cache.h"
@@ -925,8 +926,20 @@ class RegistryImpl final : public Registry {
     }
   }
 
+  void AddChangeListener(ChangeListener listener) override {
+    std::lock_guard lock(listeners_mu_);
+    listeners_.push_back(std::move(listener));
+  }
+
+  // Drops the cached model and tells the listeners (serving) that selectors may resolve differently.
   void Invalidate(std::string_view name) {
     if (o_.cache) o_.cache->Delete(kCacheNs, ToLower(name));
+    std::vector<ChangeListener> listeners;
+    {
+      std::lock_guard lock(listeners_mu_);
+      listeners = listeners_;
+    }
+    for (const auto& l : listeners) l(std::string(name));
   }
 
   void Publish(std::string_view type, const Json& data) {
@@ -953,6 +966,8 @@ class RegistryImpl final : public Registry {
   storage::StorageService& storage_;
   Options o_;
   const Clock* clock_;
+  std::mutex listeners_mu_;
+  std::vector<ChangeListener> listeners_;
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 // Thread-safe.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -227,6 +228,13 @@ class Registry {
   // Removes the artifacts of versions archived for longer than `older_than_ms` (metadata kept and
   // marked). Versions an alias points at are kept.
   virtual Result<RetentionReport> ApplyRetention(const Principal& actor, int64_t older_than_ms, bool dry_run) = 0;
+
+  // Called synchronously, after the commit and before the changing call returns, whenever what a
+  // version selector resolves to may have changed (new version, stage, alias, rename, delete,
+  // retention), with the model's name (both names on a rename). Listeners must be quick and must not
+  // call back into the registry on this thread. Other replicas learn the same from the events.
+  using ChangeListener = std::function<void(const std::string& model_name)>;
+  virtual void AddChangeListener(ChangeListener listener) = 0;
 };
 
 }  // namespace c19ai::registry
