@@ -84,9 +84,10 @@ class TorchMlpTrainer final : public MlpTrainer {
   }
 
   Result<EpochStats> RunEpoch(const std::function<bool()>& cancelled,
-                              const std::function<void(int64_t, int64_t)>& progress) override {
+                              const std::function<void(const StepStats&)>& on_steps,
+                              int64_t every_steps) override {
     try {
-      return Epoch(cancelled, progress);
+      return Epoch(cancelled, on_steps, every_steps);
     } catch (const c10::Error& e) {
       return Error::Internal(std::string("training step failed: ") + e.what_without_backtrace());
     }
@@ -177,7 +178,8 @@ class TorchMlpTrainer final : public MlpTrainer {
     return classify_ ? torch::nn::functional::cross_entropy(out, y) : torch::mse_loss(out, y);
   }
 
-  Result<EpochStats> Epoch(const std::function<bool()>& cancelled, const std::function<void(int64_t, int64_t)>& progress) {
+  Result<EpochStats> Epoch(const std::function<bool()>& cancelled, const std::function<void(const StepStats&)>& on_steps,
+                           int64_t every_steps) {
     const int64_t n = train_.x.rows;
     const int64_t e = epoch_ + 1;
     // The data order and every random draw of the epoch come from (seed, epoch): a restored run
@@ -194,7 +196,6 @@ class TorchMlpTrainer final : public MlpTrainer {
 
     net_->train();
     auto t0 = std::chrono::steady_clock::now();
-    auto last_report = t0;
     double total = 0;
     double lr = sched_->lr();
     for (int64_t start = 0, step = 0; start < n; start += spec_.batch_size, ++step) {
@@ -220,12 +221,17 @@ class TorchMlpTrainer final : public MlpTrainer {
       loss.backward();
       opt_->step();
       sched_->EndStep();
-      total += loss.item<double>() * static_cast<double>(len);
-      if (progress) {
-        auto now = std::chrono::steady_clock::now();
-        if (now - last_report > std::chrono::milliseconds(100)) {
-          progress(step + 1, steps_per_epoch_);
-          last_report = now;
+      const double l = loss.item<double>();
+      total += l * static_cast<double>(len);
+      if (on_steps && every_steps > 0) {
+        // Counted over the whole run: every N-th step reports the mean loss since the last report.
+        const int64_t global = epoch_ * steps_per_epoch_ + step + 1;
+        window_loss_ += l;
+        ++window_steps_;
+        if (global % every_steps == 0) {
+          on_steps({global, e, window_loss_ / static_cast<double>(window_steps_), lr});
+          window_loss_ = 0;
+          window_steps_ = 0;
         }
       }
     }
@@ -269,6 +275,8 @@ class TorchMlpTrainer final : public MlpTrainer {
   std::unique_ptr<torch::optim::Optimizer> opt_;
   std::unique_ptr<LrSchedule> sched_;
   int64_t steps_per_epoch_ = 0;
+  double window_loss_ = 0;  // losses since the last step report
+  int64_t window_steps_ = 0;
   int64_t epoch_ = 0;
 };
 

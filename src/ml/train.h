@@ -60,6 +60,14 @@ struct EpochStats {
   double samples_per_s = 0;
 };
 
+// Every N optimizer steps of an MLP epoch.
+struct StepStats {
+  int64_t step = 0;  // steps since the start of training (1-based)
+  int64_t epoch = 0;
+  double loss = 0;   // mean training loss of the last N steps
+  double lr = 0;
+};
+
 // Validation metrics of predictions: classification from class scores [rows, classes] (probabilities),
 // regression from values. `scale`/`mean` undo the target scaling before regression errors.
 std::map<std::string, double> ClassificationMetrics(const std::vector<float>& probabilities, int64_t classes,
@@ -80,10 +88,11 @@ class MlpTrainer {
   virtual ~MlpTrainer() = default;
 
   // Trains one epoch and evaluates on the validation split. `cancelled` is polled between batches
-  // (aborted when it answers true; the epoch is then not counted). `progress(done, total)` after
-  // every batch, at most every ~100 ms.
+  // (aborted when it answers true; the epoch is then not counted). `on_steps` is called after every
+  // `every_steps` optimizer steps (0: never) with the mean loss of those steps.
   virtual Result<EpochStats> RunEpoch(const std::function<bool()>& cancelled,
-                                      const std::function<void(int64_t, int64_t)>& progress = {}) = 0;
+                                      const std::function<void(const StepStats&)>& on_steps = {},
+                                      int64_t every_steps = 0) = 0;
   virtual int64_t epochs_done() const = 0;
   // Everything to continue: weights, optimizer state with its learning rate, schedule, epoch.
   virtual std::string Checkpoint() = 0;

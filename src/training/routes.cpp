@@ -120,9 +120,13 @@ Status RegisterRoutes(http::Router& router, TrainingService& service) {
                                })));
   C19_TRY(router.Add(MakeRoute(
       Method::kGet, "/api/v1/training/jobs/{id}/metrics", "training:read",
-      "Per-epoch metrics: train_loss, val_loss, validation metrics, lr, samples_per_s", nullptr,
+      "Per-epoch metrics (train_loss, val_loss, validation metrics, lr, samples_per_s) and, with log_every_steps, "
+      "the training loss every N steps",
+      nullptr,
       [svc](Request& req) -> Result<Response> {
-        C19_ASSIGN_OR_RETURN(auto points, svc->Metrics(std::string(req.Param("id"))));
+        std::string id(req.Param("id"));
+        C19_ASSIGN_OR_RETURN(auto points, svc->Metrics(id));
+        C19_ASSIGN_OR_RETURN(auto steps, svc->Steps(id));
         Json items = Json::array();
         for (const auto& p : points) {
           items.push_back({{"epoch", p.epoch},
@@ -133,7 +137,12 @@ Status RegisterRoutes(http::Router& router, TrainingService& service) {
                            {"samples_per_s", p.samples_per_s},
                            {"ts", FormatRfc3339(p.ts_ms)}});
         }
-        return Response::Json(200, DumpJson(Json{{"items", items}}));
+        Json step_items = Json::array();
+        for (const auto& s : steps) {
+          step_items.push_back({{"step", s.step}, {"epoch", s.epoch}, {"train_loss", s.loss}, {"lr", s.lr},
+                                {"ts", FormatRfc3339(s.ts_ms)}});
+        }
+        return Response::Json(200, DumpJson(Json{{"items", items}, {"steps", step_items}}));
       })));
   C19_TRY(router.Add(MakeRoute(Method::kGet, "/api/v1/training/jobs/{id}/checkpoints", "training:read",
                                "The job's kept checkpoints (epoch, object, size, sha256)", nullptr,

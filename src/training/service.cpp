@@ -229,6 +229,16 @@ class Service final : public TrainingService {
     return out;
   }
 
+  Result<std::vector<StepPoint>> Steps(const std::string& id) override {
+    C19_TRY(Get(id));
+    C19_ASSIGN_OR_RETURN(db::Rows rows, db_.Query("SELECT step, epoch, loss, lr, ts FROM training_steps WHERE job_id = ? "
+                                                  "ORDER BY step",
+                                                  {id}));
+    std::vector<StepPoint> out;
+    for (const auto& r : rows) out.push_back({r.Int(0), r.Int(1), r.Double(2), r.Double(3), r.Int(4)});
+    return out;
+  }
+
   Result<std::vector<CheckpointInfo>> Checkpoints(const std::string& id) override {
     C19_ASSIGN_OR_RETURN(db::Rows rows, db_.Query("SELECT epoch, object_key, size, sha256, created_at FROM "
                                                   "training_checkpoints WHERE job_id = ? ORDER BY epoch",
@@ -367,6 +377,15 @@ class Service final : public TrainingService {
     for (const auto& [k, v] : s.val_metrics) line += " " + k + " " + FormatDouble(v);
     line += " lr " + FormatDouble(s.lr) + " " + std::to_string(static_cast<int64_t>(s.samples_per_s)) + " samples/s";
     Log(j.id, "info", line);
+  }
+
+  // Every log_every_steps optimizer steps: stored (a resumed epoch overwrites its steps) and published.
+  void RecordSteps(const Job& j, const ml::StepStats& st) {
+    (void)db_.Exec("DELETE FROM training_steps WHERE job_id = ? AND step = ?", {j.id, st.step});
+    (void)db_.Exec("INSERT INTO training_steps (job_id, step, epoch, loss, lr, ts) VALUES (?, ?, ?, ?, ?, ?)",
+                   {j.id, st.step, st.epoch, st.loss, st.lr, o_.clock->NowMs()});
+    Event(j, events::kTrainingJobProgress, Json{{"step", st.step}, {"step_epoch", st.epoch}, {"train_loss", st.loss},
+                                                {"lr", st.lr}});
   }
 
   static std::string FormatDouble(double v) {
@@ -520,7 +539,9 @@ class Service final : public TrainingService {
         Log(j.id, "info", "continuing from the checkpoint of epoch " + std::to_string(trainer->epochs_done()));
       }
       for (int64_t e = trainer->epochs_done() + 1; e <= spec.epochs; ++e) {
-        C19_ASSIGN_OR_RETURN(ml::EpochStats s, trainer->RunEpoch(should_stop));
+        C19_ASSIGN_OR_RETURN(ml::EpochStats s, trainer->RunEpoch(should_stop, [&](const ml::StepStats& st) {
+          RecordSteps(j, st);
+        }, spec.log_every_steps));
         double v = j.metric == "val_loss" ? s.val_loss : s.val_metrics[j.metric];
         bool best = !best_value || (higher ? v > *best_value : v < *best_value);
         if (best) {

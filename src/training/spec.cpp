@@ -154,6 +154,7 @@ Result<JobSpec> ParseJobSpec(const Json& body) {
   if (auto v = r.OptInt("seed", 0)) s.seed = static_cast<uint64_t>(*v);
   if (auto v = r.OptBool("shuffle")) s.shuffle = *v;
   if (auto v = r.OptInt("threads", 1, 64)) s.threads = static_cast<int>(*v);
+  if (auto v = r.OptInt("log_every_steps", 0, 1'000'000)) s.log_every_steps = *v;
   if (!r.ok()) return std::move(r.Finish()).error();
 
   const Json* model = r.OptObject("model");
@@ -225,6 +226,9 @@ Result<JobSpec> ParseJobSpec(const Json& body) {
     }
     if (auto x = f.OptInt("max_categories", 2, 10'000)) s.max_categories = *x;
     C19_TRY(f.Finish());
+  }
+  if (s.architecture != "mlp" && s.log_every_steps > 0) {
+    return Error::Field("log_every_steps", "step-level logging applies to mlp training (gbtree reports every round)");
   }
   if (const Json* v = r.OptObject("augmentation")) {
     FieldReader f(*v, "augmentation");
@@ -305,7 +309,8 @@ Json SpecToJson(const JobSpec& s) {
             {"augmentation", {{"gaussian_noise", s.noise_std}, {"mixup_alpha", s.mixup_alpha}}},
             {"seed", s.seed},
             {"shuffle", s.shuffle},
-            {"threads", s.threads}};
+            {"threads", s.threads},
+            {"log_every_steps", s.log_every_steps}};
   if (!s.early_stopping_metric.empty()) {
     j["early_stopping"] = {{"metric", s.early_stopping_metric}, {"patience", s.patience}, {"min_delta", s.min_delta}};
   }

@@ -63,6 +63,7 @@ struct JobSpec {
   std::string early_stopping_metric;  // empty: no early stopping
   int64_t patience = 10;
   double min_delta = 0;
+  int64_t log_every_steps = 0;   // mlp: also record the training loss every N optimizer steps (0: off)
   int64_t checkpoint_every = 1;  // epochs (rounds for gbtree); 0: never
   int64_t keep_last = 3;
   std::string register_model;  // model name to register the best model under; empty: not registered
@@ -98,6 +99,12 @@ struct MetricPoint {
   int64_t epoch = 0;
   double train_loss = 0, val_loss = 0, lr = 0, samples_per_s = 0;
   Json metrics = Json::object();
+  int64_t ts_ms = 0;
+};
+
+struct StepPoint {
+  int64_t step = 0, epoch = 0;
+  double loss = 0, lr = 0;
   int64_t ts_ms = 0;
 };
 
@@ -141,6 +148,7 @@ class TrainingService {
   // A cancelled or failed job is queued again and continues from its last checkpoint.
   virtual Result<Job> Resume(const Principal& actor, const std::string& id) = 0;
   virtual Result<std::vector<MetricPoint>> Metrics(const std::string& id) = 0;
+  virtual Result<std::vector<StepPoint>> Steps(const std::string& id) = 0;
   virtual Result<std::vector<CheckpointInfo>> Checkpoints(const std::string& id) = 0;
   virtual Result<std::vector<LogLine>> Logs(const std::string& id, int64_t after_seq, int64_t limit) = 0;
 

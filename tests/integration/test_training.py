@@ -68,7 +68,7 @@ class Training(unittest.TestCase):
         return self.s.call("GET", "/api/v1/models/%s/versions/%d" % (model, version), self.admin).json()["sha256"]
 
     def test_mlp_classifier_end_to_end(self):
-        spec = dict(IRIS_SPEC, dataset=self.iris, register={"model_name": "iris-it"})
+        spec = dict(IRIS_SPEC, dataset=self.iris, register={"model_name": "iris-it"}, log_every_steps=5)
         job = self.submit(spec)
         self.assertEqual(job["status"], "queued")
         done = self.wait(job["id"])
@@ -76,7 +76,11 @@ class Training(unittest.TestCase):
         self.assertEqual((done["epoch"], done["epochs"], done["progress"]), (30, 30, 1.0))
         self.assertGreaterEqual(done["best"]["value"], 0.9)
         self.assertEqual(done["model"], {"name": "iris-it", "version": 1})
-        metrics = self.s.call("GET", "/api/v1/training/jobs/%s/metrics" % job["id"], self.admin).json()["items"]
+        answer = self.s.call("GET", "/api/v1/training/jobs/%s/metrics" % job["id"], self.admin).json()
+        metrics = answer["items"]
+        # log_every_steps 5: 120 training rows / batch 16 = 8 steps an epoch, 240 in all.
+        self.assertEqual([s["step"] for s in answer["steps"]], list(range(5, 241, 5)))
+        self.assertEqual(answer["steps"][-1]["epoch"], 30)
         self.assertEqual([m["epoch"] for m in metrics], list(range(1, 31)))
         self.assertLess(metrics[-1]["train_loss"], metrics[0]["train_loss"])
         self.assertAlmostEqual(metrics[0]["lr"], 0.01)
@@ -184,6 +188,7 @@ class Training(unittest.TestCase):
             (dict(base, validation={"split": 2}), "validation.split"),
             (dict(base, validation={"metric": "r2"}), "validation.metric"),
             (dict(base, features=["target"]), "features"),
+            (dict(base, log_every_steps=-1), "log_every_steps"),
         ]
         for body, field in cases:
             r = self.s.call("POST", "/api/v1/training/jobs", self.admin, body)

@@ -99,6 +99,22 @@ TEST(MlpTrainerTest, ACheckpointContinuesExactlyLikeTheUninterruptedRun) {
   EXPECT_FALSE((*resumed)->Restore("garbage").ok());
 }
 
+TEST(MlpTrainerTest, ReportsTheLossEveryNSteps) {
+  auto t = MlpTrainer::Create(Classifier(), Blobs(300, 1), Blobs(60, 2));  // batch 8: 38 steps an epoch
+  ASSERT_TRUE(t.ok());
+  std::vector<StepStats> seen;
+  auto collect = [&](const StepStats& s) { seen.push_back(s); };
+  ASSERT_TRUE((*t)->RunEpoch({}, collect, 10).ok());
+  ASSERT_TRUE((*t)->RunEpoch({}, collect, 10).ok());
+  ASSERT_EQ(seen.size(), 7u);  // steps 10, 20, ... 70 of 76, counted across epochs
+  EXPECT_EQ(seen[0].step, 10);
+  EXPECT_EQ(seen[0].epoch, 1);
+  EXPECT_EQ(seen[3].step, 40);
+  EXPECT_EQ(seen[3].epoch, 2);
+  EXPECT_GT(seen[0].loss, seen[6].loss);
+  EXPECT_DOUBLE_EQ(seen[0].lr, 0.01);
+}
+
 TEST(MlpTrainerTest, CancelAbortsTheEpochAndAugmentationStillLearns) {
   MlpTrainSpec spec = Classifier();
   spec.noise_std = 0.1;
