@@ -58,6 +58,18 @@ class BodySource {
   virtual Result<size_t> Read(char* data, size_t size) = 0;
 };
 
+// Streams an owned pull source (any type with `Result<size_t> Read(char*, size_t)`, e.g. a stored
+// object's ByteSource) as a response body.
+template <typename Source>
+class PullBody final : public BodySource {
+ public:
+  explicit PullBody(std::unique_ptr<Source> source) : source_(std::move(source)) {}
+  Result<size_t> Read(char* data, size_t size) override { return source_->Read(data, size); }
+
+ private:
+  std::unique_ptr<Source> source_;
+};
+
 struct HeaderField {
   std::string_view name;
   std::string_view value;

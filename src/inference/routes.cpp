@@ -276,16 +276,6 @@ Result<BatchRequest> ParseBatch(const std::string& model, const Json& body) {
   return b;
 }
 
-// A stored result as a streamed response body.
-class ResultBody final : public http::BodySource {
- public:
-  explicit ResultBody(std::unique_ptr<storage::ByteSource> src) : src_(std::move(src)) {}
-  Result<size_t> Read(char* data, size_t size) override { return src_->Read(data, size); }
-
- private:
-  std::unique_ptr<storage::ByteSource> src_;
-};
-
 }  // namespace
 
 Status RegisterBatchRoutes(http::Router& router, BatchPredictions& batches) {
@@ -348,7 +338,7 @@ Status RegisterBatchRoutes(http::Router& router, BatchPredictions& batches) {
                               r.content_type = "application/x-ndjson";
                               r.content_length = opened.first.size;
                               r.headers.emplace_back("X-Content-SHA256", opened.first.sha256);
-                              r.source = std::make_shared<ResultBody>(std::move(opened.second));
+                              r.source = std::make_shared<http::PullBody<storage::ByteSource>>(std::move(opened.second));
                               return r;
                             });
   result.read_only = true;

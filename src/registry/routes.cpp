@@ -141,25 +141,6 @@ Result<VersionSpec> ParseMetadata(std::string_view text) {
   return spec;
 }
 
-// A multipart part as the registry's ByteSource.
-class PartSource final : public storage::ByteSource {
- public:
-  explicit PartSource(http::MultipartReader& r) : r_(r) {}
-  Result<size_t> Read(char* data, size_t size) override { return r_.Read(data, size); }
-
- private:
-  http::MultipartReader& r_;
-};
-
-class ArtifactBody final : public http::BodySource {
- public:
-  explicit ArtifactBody(std::unique_ptr<storage::ByteSource> src) : src_(std::move(src)) {}
-  Result<size_t> Read(char* data, size_t size) override { return src_->Read(data, size); }
-
- private:
-  std::unique_ptr<storage::ByteSource> src_;
-};
-
 http::Route MakeRoute(Method m, const char* path, const char* perm, const char* summary, const char* audit,
                       http::Handler h) {
   http::Route r;
@@ -277,7 +258,7 @@ Status RegisterRoutes(http::Router& router, Registry& registry, const RouteOptio
           if (!part) break;
           if (part->name == "artifact" || part->name == "file") {
             if (staged) return Error::Field("artifact", "more than one artifact part");
-            PartSource src(*mp);
+            storage::ReaderSource<http::MultipartReader> src(*mp);
             C19_ASSIGN_OR_RETURN(StagedArtifact a, reg->StageArtifact(src));
             staged = std::move(a);
           } else if (part->name == "metadata") {
@@ -343,7 +324,7 @@ Status RegisterRoutes(http::Router& router, Registry& registry, const RouteOptio
         }
         C19_ASSIGN_OR_RETURN(auto src, reg->OpenArtifact(v));
         r.content_length = v.size;
-        r.source = std::make_shared<ArtifactBody>(std::move(src));
+        r.source = std::make_shared<http::PullBody<storage::ByteSource>>(std::move(src));
         return r;
       })));
 

@@ -31,16 +31,6 @@ class BodySource final : public ByteSource {
   http::BodyReader* r_;
 };
 
-// A stored object as a streamed response body.
-class ObjectBody final : public http::BodySource {
- public:
-  explicit ObjectBody(std::unique_ptr<ByteSource> src) : src_(std::move(src)) {}
-  Result<size_t> Read(char* data, size_t size) override { return src_->Read(data, size); }
-
- private:
-  std::unique_ptr<ByteSource> src_;
-};
-
 Json ToJson(const ObjectInfo& o) {
   return {{"key", o.key},
           {"size", o.size},
@@ -225,7 +215,7 @@ Status RegisterRoutes(http::Router& router, StorageService& storage, const Route
           return r;
         }
         C19_ASSIGN_OR_RETURN(auto src, s->Open(Namespace::kFiles, key, br));
-        r.source = std::make_shared<ObjectBody>(std::move(src));
+        r.source = std::make_shared<http::PullBody<ByteSource>>(std::move(src));
         return r;
       })));
 

@@ -29,6 +29,18 @@ class ByteSource {
   virtual Result<size_t> Read(char* data, size_t size) = 0;
 };
 
+// Any reader with `Result<size_t> Read(char*, size_t)` (an HTTP request body, a multipart part) as a
+// ByteSource. The reader must outlive it.
+template <typename Reader>
+class ReaderSource final : public ByteSource {
+ public:
+  explicit ReaderSource(Reader& reader) : reader_(reader) {}
+  Result<size_t> Read(char* data, size_t size) override { return reader_.Read(data, size); }
+
+ private:
+  Reader& reader_;
+};
+
 // A source over a string (tests, small objects).
 std::unique_ptr<ByteSource> StringSource(std::string data);
 // Reads a source to the end (at most `limit` bytes; payload_too_large beyond).

@@ -18,33 +18,6 @@ using http::Response;
 
 Response JsonOk(int status, const Json& j) { return Response::Json(status, DumpJson(j)); }
 
-class BodyByteSource final : public storage::ByteSource {
- public:
-  explicit BodyByteSource(http::BodyReader& r) : r_(r) {}
-  Result<size_t> Read(char* data, size_t size) override { return r_.Read(data, size); }
-
- private:
-  http::BodyReader& r_;
-};
-
-class PartSource final : public storage::ByteSource {
- public:
-  explicit PartSource(http::MultipartReader& r) : r_(r) {}
-  Result<size_t> Read(char* data, size_t size) override { return r_.Read(data, size); }
-
- private:
-  http::MultipartReader& r_;
-};
-
-class StreamBody final : public http::BodySource {
- public:
-  explicit StreamBody(std::unique_ptr<storage::ByteSource> src) : src_(std::move(src)) {}
-  Result<size_t> Read(char* data, size_t size) override { return src_->Read(data, size); }
-
- private:
-  std::unique_ptr<storage::ByteSource> src_;
-};
-
 http::Route MakeRoute(Method m, const char* path, const char* perm, const char* summary, const char* audit,
                       http::Handler h) {
   http::Route r;
@@ -170,7 +143,7 @@ Status RegisterRoutes(http::Router& router, DatasetService& service, const Route
             C19_ASSIGN_OR_RETURN(Format f, FormatOf(req, part->content_type, part->filename));
             C19_ASSIGN_OR_RETURN(ReadOptions ro, ReadOptionsFromQuery(req, f, part->filename));
             req.audit_resource = "dataset:" + name;
-            PartSource src(*mp);
+            storage::ReaderSource<http::MultipartReader> src(*mp);
             d = svc->Upload(req.principal, name, ro, src);
             if (!d.ok()) return d.error();
             done = true;
@@ -181,7 +154,7 @@ Status RegisterRoutes(http::Router& router, DatasetService& service, const Route
           C19_ASSIGN_OR_RETURN(Format f, FormatOf(req, ct, ""));
           C19_ASSIGN_OR_RETURN(ReadOptions ro, ReadOptionsFromQuery(req, f, ""));
           req.audit_resource = "dataset:" + name;
-          BodyByteSource src(*req.body_reader);
+          storage::ReaderSource<http::BodyReader> src(*req.body_reader);
           d = svc->Upload(req.principal, name, ro, src);
           if (!d.ok()) return d.error();
         }
@@ -240,7 +213,7 @@ Status RegisterRoutes(http::Router& router, DatasetService& service, const Route
         }
         C19_ASSIGN_OR_RETURN(auto src, svc->Open(d));
         r.content_length = d.size;
-        r.source = std::make_shared<StreamBody>(std::move(src));
+        r.source = std::make_shared<http::PullBody<storage::ByteSource>>(std::move(src));
         return r;
       })));
 
