@@ -1,7 +1,10 @@
 #include "app/app.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <filesystem>
 
@@ -281,12 +284,7 @@ Status App::Serve(bool wait_for_signals) {
                           {"database", impl_->database->Describe()},
                           {"static_dir", o.static_dir}});
   if (wait_for_signals) {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    int sig = 0;
-    sigwait(&set, &sig);
+    int sig = WaitForShutdownSignal();
     log::Info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
     impl_->Stop();
   } else {
@@ -301,12 +299,7 @@ Status App::Work() {
   impl_->inference->Start();
   impl_->workers->Start();
   log::Info("worker started", {{"database", impl_->database->Describe()}, {"queue", impl_->queue->backend()}});
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  int sig = 0;
-  sigwait(&set, &sig);
+  int sig = WaitForShutdownSignal();
   log::Info("worker stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"},
                                 {"processed", std::to_string(impl_->workers->processed())}});
   impl_->Stop();
@@ -314,6 +307,51 @@ Status App::Work() {
 }
 
 void App::Shutdown() { impl_->Stop(); }
+
+namespace {
+int g_signal_pipe[2] = {-1, -1};
+
+void OnShutdownSignal(int sig) {
+  const int saved = errno;
+  const unsigned char byte = static_cast<unsigned char>(sig);
+  [[maybe_unused]] auto n = write(g_signal_pipe[1], &byte, 1);
+  errno = saved;
+}
+}  // namespace
+
+void InstallShutdownSignals() {
+  if (g_signal_pipe[0] >= 0) return;
+  if (pipe2(g_signal_pipe, O_CLOEXEC) != 0) return;
+  struct sigaction action {};
+  action.sa_handler = OnShutdownSignal;
+  action.sa_flags = SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  // Our own threads (started after this) keep the signals blocked so they are never interrupted;
+  // the waiting thread unblocks them in WaitForShutdownSignal.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int WaitForShutdownSignal() {
+  InstallShutdownSignals();
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  unsigned char byte = 0;
+  while (true) {
+    const auto n = read(g_signal_pipe[0], &byte, 1);
+    if (n == 1) return byte;
+    if (n < 0 && errno == EINTR) continue;
+    return SIGTERM;  // the pipe broke: treat it as a request to stop
+  }
+}
 
 void App::Impl::Stop() {
   if (warmup_thread.joinable()) warmup_thread.join();

@@ -51,6 +51,13 @@ class App {
   std::unique_ptr<Impl> impl_;
 };
 
+// Routes SIGINT/SIGTERM to a self-pipe, whichever thread the kernel delivers them to (libraries such
+// as OpenBLAS start threads before main, so blocking the signals in main's threads is not enough).
+// Call once at the start of main, before any thread of ours starts.
+void InstallShutdownSignals();
+// Blocks until SIGINT or SIGTERM arrives; returns the signal number.
+int WaitForShutdownSignal();
+
 // Applies every module's migrations to the configured database; returns the ids applied.
 Result<std::vector<std::string>> MigrateDatabase(const Config& config);
 

@@ -78,12 +78,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*serve || *worker) {
-    // Block the shutdown signals in every thread; the main thread waits for them with sigwait.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    // SIGINT/SIGTERM go to a self-pipe the main thread waits on, from whichever thread receives them.
+    c19ai::app::InstallShutdownSignals();
     signal(SIGPIPE, SIG_IGN);
     // Many WebSocket clients need many descriptors: take the hard limit.
     rlimit files{};
