@@ -6,8 +6,10 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -163,10 +165,32 @@ class S3BlobStore final : public BlobStore {
     return OkStatus();
   }
 
-  // One request. `query` is already sorted and encoded. `upload` may be null (no body).
+  // One request, retried on a fresh connection when the transport failed (a pooled keep-alive connection
+  // the server had just closed, a reset under load) or the server answered 5xx, as the AWS SDKs do.
+  // Every request here is safe to repeat except creating a multipart upload (it would orphan an id).
+  // `query` is already sorted and encoded. `upload` may be null (no body).
   Result<Response> Do(const char* method, const std::string& key, const std::string& query,
                       const std::vector<std::string>& headers, UploadState* upload, std::string* sink,
                       const std::string& range = "") {
+    const bool repeatable = !(std::string_view(method) == "POST" && query == "uploads=");
+    constexpr int kAttempts = 3;
+    for (int attempt = 1;; ++attempt) {
+      if (upload) upload->pos = 0;
+      if (sink) sink->clear();
+      CURLcode transport = CURLE_OK;
+      auto r = DoOnce(method, key, query, headers, upload, sink, range, transport);
+      const bool busy = r.ok() && (r->status == 500 || r->status == 502 || r->status == 503 || r->status == 504);
+      const bool retry = busy || transport == CURLE_SEND_ERROR || transport == CURLE_RECV_ERROR ||
+                         transport == CURLE_GOT_NOTHING || transport == CURLE_COULDNT_CONNECT ||
+                         transport == CURLE_PARTIAL_FILE;
+      if (!retry || !repeatable || attempt == kAttempts) return r;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
+    }
+  }
+
+  Result<Response> DoOnce(const char* method, const std::string& key, const std::string& query,
+                          const std::vector<std::string>& headers, UploadState* upload, std::string* sink,
+                          const std::string& range, CURLcode& transport) {
     CURL* c = Acquire();
     Response r;
     std::string url = base_ + "/" + EncodeKey(key);
@@ -206,6 +230,7 @@ class S3BlobStore final : public BlobStore {
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
     CURLcode rc = curl_easy_perform(c);
     curl_slist_free_all(list);
+    transport = rc;
     if (rc != CURLE_OK) {
       curl_easy_cleanup(c);
       return Error::Unavailable(std::string("S3 ") + method + " " + key + ": " + curl_easy_strerror(rc));
