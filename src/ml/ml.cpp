@@ -152,6 +152,14 @@ Result<PredictOutput> Model::PredictRows(const std::vector<Row>&) {
   return Error::FailedPrecondition("this model takes tensors, not raw feature rows");
 }
 
+Result<GenerateOutput> Model::Generate(const GenerateRequest&) {
+  return Error::FailedPrecondition("this model does not generate text (train a char_rnn or char_transformer)");
+}
+
+Result<std::vector<std::vector<float>>> Model::Embed(const std::vector<Row>&) {
+  return Error::FailedPrecondition("this model does not embed rows (train an autoencoder)");
+}
+
 namespace {
 std::string ShapeText(const std::vector<int64_t>& shape) {
   std::string s = "[";

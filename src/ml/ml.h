@@ -81,6 +81,19 @@ struct PredictOutput {
   std::vector<std::vector<double>> distances;      // k-means: to each centroid, per row
 };
 
+// Text generation by a character-level bundle (char_rnn, char_transformer).
+struct GenerateRequest {
+  std::string prompt;
+  int64_t max_tokens = 200;
+  double temperature = 1.0;       // 0: greedy
+  int64_t top_k = 0;              // 0: the whole vocabulary
+  std::optional<uint64_t> seed;   // the same seed, prompt and model give the same text
+};
+struct GenerateOutput {
+  std::string text;    // the generated continuation (without the prompt)
+  int64_t tokens = 0;  // characters generated
+};
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -91,6 +104,10 @@ class Model {
   // Bundles take raw rows (features in manifest order; strings for categories) and apply their own
   // preprocessing; other models answer failed_precondition.
   virtual Result<PredictOutput> PredictRows(const std::vector<Row>& rows);
+  // Generation bundles continue a prompt; other models answer failed_precondition.
+  virtual Result<GenerateOutput> Generate(const GenerateRequest& request);
+  // Embedding bundles map raw rows to vectors [rows][dim]; other models answer failed_precondition.
+  virtual Result<std::vector<std::vector<float>>> Embed(const std::vector<Row>& rows);
   // Feature names of raw rows, in order (bundles); empty otherwise.
   virtual std::vector<std::string> FeatureNames() const { return {}; }
   // Class names of classification bundles, in output order; empty otherwise.

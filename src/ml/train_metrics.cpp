@@ -67,7 +67,7 @@ std::map<std::string, double> RegressionMetrics(const std::vector<float>& predic
 }
 
 bool HigherIsBetter(std::string_view metric) {
-  return metric == "accuracy" || metric == "f1_macro" || metric == "r2";
+  return metric == "accuracy" || metric == "f1_macro" || metric == "r2" || metric == "silhouette";
 }
 
 }  // namespace c19ai::ml

@@ -77,7 +77,9 @@ Result<Prepared> Prepare(const JobSpec& spec, const Table& table) {
     if (it == table.columns.end()) return std::nullopt;
     return static_cast<size_t>(it - table.columns.begin());
   };
-  auto target = col(spec.target);
+  // Without a target (k-means, autoencoders) every row is usable and the splits carry no y.
+  const bool supervised = !spec.target.empty();
+  auto target = supervised ? col(spec.target) : std::optional<size_t>(table.columns.size());
   if (!target) return Error::Field("target", "the dataset has no column \"" + spec.target + "\"");
   std::vector<size_t> feature_cols;
   if (!spec.features.empty()) {
@@ -99,7 +101,8 @@ Result<Prepared> Prepare(const JobSpec& spec, const Table& table) {
   Prepared p;
   std::vector<size_t> usable;
   std::set<std::string> label_set;
-  for (size_t r = 0; r < table.rows.size(); ++r) {
+  for (size_t r = 0; r < table.rows.size() && !supervised; ++r) usable.push_back(r);
+  for (size_t r = 0; r < table.rows.size() && supervised; ++r) {
     const auto& y = table.rows[r][*target];
     if (Missing(y)) {
       ++p.dropped;
@@ -113,7 +116,10 @@ Result<Prepared> Prepare(const JobSpec& spec, const Table& table) {
     }
     usable.push_back(r);
   }
-  if (usable.size() < 4) return Error::Field("dataset", "the dataset has fewer than 4 rows with a target");
+  if (usable.size() < 4) {
+    return Error::Field("dataset", supervised ? "the dataset has fewer than 4 rows with a target"
+                                              : "the dataset has fewer than 4 rows");
+  }
   if (classify) {
     if (label_set.size() < 2) return Error::Field("target", "classification needs at least two distinct classes");
     if (label_set.size() > 1000) return Error::Field("target", "more than 1000 classes: is this a regression target?");
@@ -199,6 +205,7 @@ Result<Prepared> Prepare(const JobSpec& spec, const Table& table) {
         else row.emplace_back(*Number(cell));
       }
       raw.push_back(std::move(row));
+      if (!supervised) continue;
       const std::string& y = *table.rows[r][*target];
       if (classify) {
         auto it = std::find(p.labels.begin(), p.labels.end(), LabelText(y));
@@ -214,7 +221,7 @@ Result<Prepared> Prepare(const JobSpec& spec, const Table& table) {
   };
   C19_TRY(encode(train_rows, p.train));
   C19_TRY(encode(val_rows, p.validation));
-  if (!classify && spec.architecture == "mlp") {
+  if (supervised && !classify && spec.architecture == "mlp") {
     // The network learns a standardised target; the bundle maps its output back.
     double mean = std::accumulate(p.train.y.begin(), p.train.y.end(), 0.0) / static_cast<double>(p.train.y.size());
     double ss = 0;

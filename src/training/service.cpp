@@ -13,6 +13,7 @@
 #include "ml/train.h"
 #include "registry/registry.h"
 #include "training/pipeline.h"
+#include "training/runner.h"
 #include "training/training.h"
 #include "validation/validation.h"
 
@@ -104,7 +105,7 @@ class Service final : public TrainingService {
 
   Result<Job> Submit(const Principal& actor, const JobSpec& spec) override {
     C19_ASSIGN_OR_RETURN(validation::Dataset d, datasets_.Get(spec.dataset));
-    bool has_target = false;
+    bool has_target = spec.target.empty();
     for (const auto& c : d.columns) has_target = has_target || c.name == spec.target;
     if (!has_target) return Error::Field("target", "dataset " + d.name + " v" + std::to_string(d.version) +
                                                        " has no column \"" + spec.target + "\"");
@@ -128,7 +129,7 @@ class Service final : public TrainingService {
     j.spec = spec;
     j.dataset_id = d.id;
     j.dataset_sha256 = d.sha256;
-    j.epochs = spec.architecture == "gbtree" ? spec.params.value("num_rounds", int64_t{100}) : spec.epochs;
+    j.epochs = internal::PlannedEpochs(spec);
     j.metric = spec.metric;
     j.created_by = actor.username;
     j.created_by_id = actor.user_id;
@@ -140,7 +141,8 @@ class Service final : public TrainingService {
                       j.metric, j.created_by, j.created_by_id, j.created_at_ms}));
     C19_TRY(Enqueue(j.id, 0));
     Log(j.id, "info", "queued: " + spec.architecture + " on dataset " + d.name + " v" + std::to_string(d.version) +
-                          " (" + std::to_string(d.rows) + " rows), target " + spec.target);
+                          " (" + std::to_string(d.rows) + " rows)" +
+                          (spec.target.empty() ? std::string() : ", target " + spec.target));
     Event(j, events::kTrainingJobQueued, Json::object());
     return j;
   }
@@ -436,6 +438,7 @@ class Service final : public TrainingService {
     C19_ASSIGN_OR_RETURN(auto src, datasets_.Open(d));
     C19_ASSIGN_OR_RETURN(internal::Table table,
                          internal::ReadTable(*src, std::string(validation::FormatName(d.format)), d.delimiter, d.header));
+    if (internal::IsRunnerArchitecture(spec.architecture)) return ExecuteRunner(j, table, should_stop);
     C19_ASSIGN_OR_RETURN(internal::Prepared p, internal::Prepare(spec, table));
     table = {};
     Log(j.id, "info", "data: " + std::to_string(p.train.x.rows) + " training rows, " +
@@ -576,13 +579,38 @@ class Service final : public TrainingService {
       }
       weights.torch_state = best_weights;
     }
-    Json metrics = best_stats.val_metrics;
-    metrics["val_loss"] = best_stats.val_loss;
-    metrics["train_loss"] = best_stats.train_loss;
-    metrics["best_epoch"] = best_stats.epoch;
+    return Finish(j, manifest, weights, best_stats);
+  }
+
+  // k-means, text and embedding models: the architecture's trainer with this job's services lent.
+  Status ExecuteRunner(Job& j, const internal::Table& table, const std::function<bool()>& should_stop) {
+    internal::RunContext ctx{j, table};
+    ctx.threads = std::min(j.spec.threads, o_.max_threads_per_job);
+    ctx.log = [&](const std::string& level, const std::string& message) { Log(j.id, level, message); };
+    ctx.record = [&](const ml::EpochStats& s, int64_t total, bool best) { Record(j, s, total, best); };
+    ctx.save_checkpoint = [&](int64_t epoch, const std::string& blob) {
+      return SaveCheckpoint(j, epoch, blob, j.spec.keep_last);
+    };
+    ctx.resume = LatestCheckpoint(j);
+    ctx.should_stop = should_stop;
+    C19_ASSIGN_OR_RETURN(internal::Trained t, [&]() -> Result<internal::Trained> {
+      if (j.spec.architecture == "kmeans") return internal::TrainKMeans(ctx);
+      if (j.spec.architecture == "autoencoder") return internal::TrainAutoencoder(ctx);
+      return internal::TrainCharModel(ctx);
+    }());
+    if (should_stop()) return Error::Aborted("stopped");
+    return Finish(j, t.manifest, t.weights, t.best);
+  }
+
+  // The best epoch's metrics go into the bundle and, when asked, the bundle into the registry.
+  Status Finish(Job& j, ml::BundleManifest& manifest, const ml::BundleWeights& weights, const ml::EpochStats& best) {
+    Json metrics = best.val_metrics;
+    metrics["val_loss"] = best.val_loss;
+    metrics["train_loss"] = best.train_loss;
+    metrics["best_epoch"] = best.epoch;
     manifest.metrics_json = metrics.dump();
     manifest.library_versions_json = Json{{"c19ai_bundle", 1}}.dump();
-    if (spec.register_model.empty()) return OkStatus();
+    if (j.spec.register_model.empty()) return OkStatus();
     return Register(j, manifest, weights, metrics);
   }
 
@@ -599,7 +627,8 @@ class Service final : public TrainingService {
       ms.name = spec.register_model;
       ms.model_type = spec.model_type;
       ms.framework = spec.framework;
-      ms.description = "Trained by C19 AI (" + spec.architecture + " on " + spec.target + ")";
+      ms.description = "Trained by C19 AI (" + spec.architecture +
+                       (spec.target.empty() ? std::string(")") : " on " + spec.target + ")");
       model = registry_.CreateModel(actor, ms);
       if (!model.ok() && model.error().code == ErrorCode::kAlreadyExists) model = registry_.GetModel(spec.register_model);
       if (!model.ok()) return std::move(model).error();

@@ -1,9 +1,12 @@
 // The training job specification: parsing with field-level errors (unknown fields refused, each
 // optimizer and scheduler taking only its own fields) and the canonical JSON stored with the job.
 
+#include <algorithm>
 #include <set>
+#include <string_view>
 
 #include "ml/train.h"
+#include "training/runner.h"
 #include "training/training.h"
 
 namespace c19ai::training {
@@ -131,7 +134,43 @@ Status ParseScheduler(const Json& j, ml::SchedulerSpec& s, std::string& plateau_
 
 bool IsMetric(const std::string& model_type, const std::string& m) {
   if (model_type == "classification") return m == "accuracy" || m == "f1_macro" || m == "log_loss" || m == "val_loss";
-  return m == "r2" || m == "rmse" || m == "mae" || m == "val_loss";
+  if (model_type == "regression") return m == "r2" || m == "rmse" || m == "mae" || m == "val_loss";
+  if (model_type == "clustering") return m == "silhouette" || m == "inertia";
+  if (model_type == "generation") return m == "val_loss" || m == "perplexity";
+  return m == "val_loss";  // embedding: reconstruction error on the validation rows
+}
+
+const char* MetricChoices(const std::string& model_type) {
+  if (model_type == "classification") return "metric must be accuracy, f1_macro or log_loss";
+  if (model_type == "regression") return "metric must be r2, rmse or mae";
+  if (model_type == "clustering") return "metric must be silhouette or inertia";
+  if (model_type == "generation") return "metric must be val_loss or perplexity";
+  return "metric must be val_loss";
+}
+
+std::string DefaultMetric(const std::string& model_type) {
+  if (model_type == "classification") return "accuracy";
+  if (model_type == "regression") return "r2";
+  if (model_type == "clustering") return "silhouette";
+  return "val_loss";
+}
+
+// What each architecture trains: its framework and the model types it serves (the first is the default).
+struct Architecture {
+  std::string_view name, framework;
+  std::vector<std::string_view> model_types;
+};
+
+const std::vector<Architecture>& Architectures() {
+  static const std::vector<Architecture> a = {
+      {"mlp", "torch", {"classification", "regression"}},
+      {"gbtree", "xgboost", {"classification", "regression"}},
+      {"kmeans", "kmeans", {"clustering"}},
+      {"char_rnn", "torch", {"generation"}},
+      {"char_transformer", "torch", {"generation"}},
+      {"autoencoder", "torch", {"embedding"}},
+  };
+  return a;
 }
 
 }  // namespace
@@ -146,7 +185,7 @@ Result<JobSpec> ParseJobSpec(const Json& body) {
     s.experiment = *v;
   }
   s.dataset = r.String("dataset");
-  s.target = r.String("target");
+  s.target = r.OptString("target").value_or("");
   if (auto v = r.OptStringList("features")) s.features = *v;
   if (auto v = r.OptStringList("exclude")) s.exclude = *v;
   if (auto v = r.OptInt("epochs", 1, 100'000)) s.epochs = *v;
@@ -161,27 +200,47 @@ Result<JobSpec> ParseJobSpec(const Json& body) {
   if (!model) return Error::Field("model", "model is required: {model_type, framework, architecture, params}");
   {
     FieldReader m(*model, "model");
-    s.model_type = m.OptString("model_type").value_or("classification");
-    if (s.model_type != "classification" && s.model_type != "regression") {
-      m.Fail("model_type", "this server trains classification and regression models (mlp, gbtree)");
-    }
     s.architecture = m.OptString("architecture").value_or("mlp");
-    if (s.architecture != "mlp" && s.architecture != "gbtree") {
-      m.Fail("architecture", "architecture must be mlp or gbtree");
+    const Architecture* arch = nullptr;
+    for (const auto& a : Architectures()) arch = a.name == s.architecture ? &a : arch;
+    if (!arch) {
+      m.Fail("architecture", "architecture must be mlp, gbtree, kmeans, char_rnn, char_transformer or autoencoder");
+      C19_TRY(m.Finish());
     }
-    std::string def = s.architecture == "gbtree" ? "xgboost" : "torch";
-    s.framework = m.OptString("framework").value_or(def);
-    if (s.framework != def) m.Fail("framework", s.architecture + " trains with framework " + def);
+    s.model_type = m.OptString("model_type").value_or(std::string(arch->model_types.front()));
+    if (std::find(arch->model_types.begin(), arch->model_types.end(), s.model_type) == arch->model_types.end()) {
+      std::string types;
+      for (auto t : arch->model_types) types += (types.empty() ? "" : " or ") + std::string(t);
+      m.Fail("model_type", s.architecture + " trains " + types + " models");
+    }
+    s.framework = m.OptString("framework").value_or(std::string(arch->framework));
+    if (s.framework != arch->framework) m.Fail("framework", s.architecture + " trains with framework " +
+                                                                std::string(arch->framework));
     if (const Json* p = m.OptObject("params")) s.params = *p;
     C19_TRY(m.Finish());
     if (s.architecture == "mlp") {
       C19_TRY(ml::ValidateMlpParams(s.params.dump()));
-    } else {
+    } else if (s.architecture == "gbtree") {
       ml::GbtreeSpec g;
       C19_TRY(ml::ParseGbtreeParams(s.params.dump(), g));
+    } else if (s.architecture == "kmeans") {
+      C19_TRY(internal::CheckKMeansParams(s.params));
+    } else if (s.architecture == "autoencoder") {
+      C19_TRY(internal::CheckAutoencoderParams(s.params));
+    } else {
+      C19_TRY(internal::CheckCharModelParams(s.architecture, s.params));
     }
   }
-  s.metric = s.model_type == "classification" ? "accuracy" : "r2";
+  // Supervised models and text models read a column; k-means and autoencoders learn from the features.
+  const bool needs_target = s.model_type != "clustering" && s.model_type != "embedding";
+  if (needs_target && s.target.empty()) {
+    return Error::Field("target", s.model_type == "generation" ? "target is required: the column holding the text"
+                                                               : "target is required");
+  }
+  if (!needs_target && !s.target.empty()) {
+    return Error::Field("target", s.architecture + " learns without a target; leave target out");
+  }
+  s.metric = DefaultMetric(s.model_type);
   std::string plateau_metric = "val_loss";
   if (const Json* o = r.OptObject("optimizer")) C19_TRY(ParseOptimizer(*o, s.optimizer));
   if (const Json* o = r.OptObject("scheduler")) C19_TRY(ParseScheduler(*o, s.scheduler, plateau_metric));
@@ -190,10 +249,8 @@ Result<JobSpec> ParseJobSpec(const Json& body) {
     if (auto x = f.OptNumber("split", 0.01, 0.9)) s.validation_split = *x;
     if (auto x = f.OptBool("shuffle")) s.split_shuffle = *x;
     if (auto x = f.OptString("metric")) {
-      if (!IsMetric(s.model_type, *x) || *x == "val_loss") {
-        f.Fail("metric", s.model_type == "classification" ? "metric must be accuracy, f1_macro or log_loss"
-                                                          : "metric must be r2, rmse or mae");
-      }
+      const bool tabular = s.model_type == "classification" || s.model_type == "regression";
+      if (!IsMetric(s.model_type, *x) || (tabular && *x == "val_loss")) f.Fail("metric", MetricChoices(s.model_type));
       s.metric = *x;
     }
     C19_TRY(f.Finish());
@@ -246,7 +303,7 @@ Result<JobSpec> ParseJobSpec(const Json& body) {
     }
     s.params["__plateau_metric"] = plateau_metric;  // carried to the trainer, stripped from the bundle
   }
-  if (s.architecture == "mlp" && s.scheduler.type == "cosine_annealing" && s.scheduler.t_max == 0) {
+  if (s.framework == "torch" && s.scheduler.type == "cosine_annealing" && s.scheduler.t_max == 0) {
     s.scheduler.t_max = s.epochs;
   }
   for (const auto& f : s.features) {
