@@ -516,11 +516,62 @@ std::unique_ptr<RecordReader> JsonRecordsReader(const Json& records) {
   return std::make_unique<InlineReader>(records);
 }
 
+namespace {
+
+// Exact powers of ten as doubles (10^22 is the largest that is).
+constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                             1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+// Plain decimals ("-12", "53.797"): at most 15 significant digits, no exponent. The digits make an
+// integer m < 2^53 and the value is m / 10^k with both exact as doubles, so one division rounds it
+// correctly (Clinger's fast path): the same double as from_chars. Anything else returns false and the
+// caller falls back to from_chars.
+bool FastDecimal(const char* p, const char* e, double& out) {
+  bool negative = false;
+  if (p < e && (*p == '-' || *p == '+')) negative = *p++ == '-';
+  if (p == e) return false;
+  uint64_t m = 0;
+  int digits = 0, fraction = -1;
+  for (; p < e; ++p) {
+    const unsigned d = static_cast<unsigned>(*p - '0');
+    if (d < 10) {
+      m = m * 10 + d;
+      if (++digits > 15) return false;
+      if (fraction >= 0) ++fraction;
+    } else if (*p == '.' && fraction < 0) {
+      fraction = 0;
+    } else {
+      return false;
+    }
+  }
+  if (digits == 0 || fraction == 0) return false;  // "." / "-" / "1." go the slow way
+  double v = static_cast<double>(m);
+  if (fraction > 0) v /= kPow10[fraction];
+  out = negative ? -v : v;
+  return true;
+}
+
+}  // namespace
+
 bool ParseInt(std::string_view s, int64_t& out) {
   if (s.empty()) return false;
   const char* b = s.data();
   const char* e = b + s.size();
   if (*b == '+') ++b;
+  if (e - b <= 18) {  // no overflow possible: plain digit loop
+    const char* p = b;
+    bool negative = p < e && *p == '-';
+    if (negative) ++p;
+    if (p == e) return false;
+    int64_t v = 0;
+    for (; p < e; ++p) {
+      const unsigned d = static_cast<unsigned>(*p - '0');
+      if (d >= 10) return false;
+      v = v * 10 + d;
+    }
+    out = negative ? -v : v;
+    return true;
+  }
   auto [p, ec] = std::from_chars(b, e, out);
   return ec == std::errc() && p == e;
 }
@@ -529,6 +580,10 @@ bool ParseFloat(std::string_view s, double& out) {
   if (s.empty()) return false;
   const char* b = s.data();
   const char* e = b + s.size();
+  if (FastDecimal(b, e, out)) return true;
+  // from_chars takes digits, '.', or inf/nan (which are refused below): anything else is not a number.
+  const char* f = b + (*b == '+' || *b == '-');
+  if (f == e || !((*f >= '0' && *f <= '9') || *f == '.')) return false;
   if (*b == '+') ++b;
   auto [p, ec] = std::from_chars(b, e, out);
   if (ec != std::errc() || p != e) return false;
@@ -537,8 +592,13 @@ bool ParseFloat(std::string_view s, double& out) {
 
 bool ParseBool(std::string_view s, bool& out) {
   if (s.empty() || s.size() > 5) return false;
+  // Most cells are not booleans: decide on the first character before lower-casing anything.
+  switch (s[0] | 0x20) {
+    case 't': case 'f': case 'y': case 'n': case '1' | 0x20: case '0' | 0x20: break;
+    default: return false;
+  }
   char buf[5];
-  for (size_t i = 0; i < s.size(); ++i) buf[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[i])));
+  for (size_t i = 0; i < s.size(); ++i) buf[i] = static_cast<char>(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
   std::string_view l(buf, s.size());
   if (l == "true" || l == "t" || l == "yes" || l == "y" || l == "1") {
     out = true;
@@ -618,9 +678,17 @@ bool ParseDateTime(std::string_view s, std::string_view format, double& seconds)
 bool IsJsonText(std::string_view s) { return Json::accept(s); }
 
 size_t Utf8Length(std::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
+  // Code points = bytes - continuation bytes (10xxxxxx), counted 8 bytes at a time.
+  size_t continuation = 0, i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    // One bit per continuation byte at bit 7; shifted to bit 0, a multiply sums the bytes into the top one.
+    const uint64_t marks = (w & ~(w << 1) & 0x8080808080808080ULL) >> 7;
+    continuation += static_cast<size_t>((marks * 0x0101010101010101ULL) >> 56);
+  }
+  for (; i < s.size(); ++i) continuation += (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80;
+  return s.size() - continuation;
 }
 
 bool ValidUtf8(std::string_view s) {
