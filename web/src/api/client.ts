@@ -123,8 +123,10 @@ export async function errorFromResponse(res: Response): Promise<ApiError> {
 
 export function errorFromBody(status: number, statusText: string, text: string): ApiError {
   try {
-    const body = JSON.parse(text) as { error?: Partial<Schemas['Error']['error']> };
-    if (body && body.error && typeof body.error.message === 'string') {
+    const body = JSON.parse(text) as { error?: Partial<Schemas['Error']['error']> | string };
+    // The Open Inference Protocol (V2) routes answer {"error": "message"}.
+    if (body && typeof body.error === 'string') return new ApiError(status, 'v2_error', body.error);
+    if (body && body.error && typeof body.error === 'object' && typeof body.error.message === 'string') {
       const e = body.error;
       return new ApiError(status, e.code ?? 'unknown', e.message ?? '', (e.details ?? {}) as Record<string, unknown>,
                           e.request_id ?? '');

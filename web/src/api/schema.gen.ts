@@ -957,6 +957,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/models/{name}/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Continue a prompt with a generation model (char_rnn, char_transformer): {prompt, max_tokens?, temperature?, top_k?, seed?, version? | stage?} → {text, tokens, model, version, latency_ms}
+         * @description Characters are Unicode code points; prompt characters outside the model's vocabulary read as its unknown symbol, which is never generated. An empty prompt starts as after a line break. The same seed, prompt and model version give the same text. 412 (failed_precondition) when the model does not generate text.
+         */
+        post: operations["generate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/deployments": {
         parameters: {
             query?: never;
@@ -1632,7 +1652,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Per-epoch metrics */
+        /** Per-epoch metrics and, with log_every_steps, the training loss every N steps */
         get: operations["getTrainingMetrics"];
         put?: never;
         post?: never;
@@ -1687,6 +1707,200 @@ export interface paths {
         put?: never;
         /** Validate several datasets against one schema {datasets: [id | name | name@version, ...] (1-100), schema | schema_name | expectation_suite, profile?}: a report per dataset (or its error) and all_valid */
         post: operations["validateDatasets"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{name}/embed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Embed rows with an embedding model (autoencoder): {instances | inputs, version? | stage?} → {embeddings, dim, model, model_version} */
+        post: operations["embed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{name}/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Nearest rows of a dataset version in an embedding model's space (HNSW index built on first use, cached per model and dataset version): {dataset, dataset_version?, instances | inputs | vectors, k?, ef?, include_rows?, version? | stage?} → {results: [[{row, distance, record?}]]}
+         * @description Also needs datasets:read. row is the 0-based row of the dataset version; distance is Euclidean in the embedding space.
+         */
+        post: operations["searchEmbeddings"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/jobs/{id}/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Register a succeeded job's best model as a new version {model_name} */
+        post: operations["registerTrainingJobModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Experiments with run counts by status and the best run */
+        get: operations["listExperiments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An experiment and its runs, filtered and ranked
+         * @description Filters: status=, param.<path>=<value> (the canonical spec flattened, e.g. param.optimizer.lr=0.01), tag.<key>=<value>, min.<metric>= and max.<metric>= (bounds on the best metrics); sort=<metric>, order=asc|desc, limit. Unknown query keys are refused.
+         */
+        get: operations["getExperiment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{name}/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Runs side by side: params and which differ, final and best metrics, metric curves on a common epoch axis */
+        get: operations["compareRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{name}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Archive an experiment: hidden from the list, closed to new runs */
+        post: operations["archiveExperiment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{name}/unarchive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Bring an archived experiment back */
+        post: operations["unarchiveExperiment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/sweeps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sweeps, newest first */
+        get: operations["listSweeps"];
+        put?: never;
+        /** Start a hyper-parameter sweep (grid or random search, parallelism, objective, median stopping, register the best) */
+        post: operations["createSweep"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/sweeps/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One sweep: trials with params, status, objective value, and the best trial */
+        get: operations["getSweep"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/sweeps/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a sweep: pending trials dropped, running ones cancelled */
+        post: operations["cancelSweep"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2394,6 +2608,11 @@ export interface components {
             /** @default true */
             shuffle?: boolean;
             threads?: number;
+            /**
+             * @description mlp: also record the training loss every N optimizer steps
+             * @default 0
+             */
+            log_every_steps?: number;
         };
         TrainingJob: {
             id?: string;
@@ -2415,6 +2634,131 @@ export interface components {
             started_at?: string | null;
             finished_at?: string | null;
             error?: string;
+        };
+        Experiment: {
+            name?: string;
+            description?: string;
+            archived?: boolean;
+            runs?: number;
+            by_status?: {
+                [key: string]: number;
+            };
+            /** @description the newest run's metric; the best run is ranked by it */
+            metric?: string;
+            best?: {
+                job_id?: string;
+                value?: number;
+            } | null;
+            /** Format: date-time */
+            created_at?: string | null;
+            /** Format: date-time */
+            last_run_at?: string | null;
+        };
+        ExperimentRuns: components["schemas"]["Experiment"] & {
+            items?: components["schemas"]["TrainingJob"][];
+        };
+        RunComparison: {
+            experiment?: string;
+            runs?: {
+                id?: string;
+                name?: string;
+                status?: string;
+                metric?: string;
+                /** @description the canonical spec flattened to dotted paths */
+                params?: {
+                    [key: string]: string;
+                };
+                final_metrics?: Record<string, unknown> | null;
+                best_metrics?: Record<string, unknown>;
+                model?: Record<string, unknown> | null;
+            }[];
+            differing_params?: string[];
+            /** @constant */
+            axis?: "epoch";
+            epochs?: number[];
+            /** @description metric → job id → one value (or null) per epoch */
+            curves?: {
+                [key: string]: {
+                    [key: string]: (number | null)[];
+                };
+            };
+        };
+        SweepSpec: {
+            name?: string;
+            /** @description default: the base job's experiment */
+            experiment?: string;
+            base?: components["schemas"]["TrainingJobSpec"];
+            /** @description a training job id whose spec is the base (instead of base) */
+            base_job?: string;
+            search?: {
+                /** @enum {unknown} */
+                method?: "grid" | "random";
+                /** @description sweepable spec path → values or range: optimizer.lr, optimizer.*, scheduler.type, scheduler.*, batch_size, epochs, seed, model.params.*, augmentation.*, preprocessing.*, early_stopping.* */
+                parameters: {
+                    [key: string]: unknown[] | {
+                        values?: unknown[];
+                        min?: number;
+                        max?: number;
+                        /** @enum {unknown} */
+                        scale?: "linear" | "log";
+                        /** @enum {unknown} */
+                        type?: "float" | "int";
+                    };
+                };
+            };
+            max_trials?: number;
+            parallelism?: number;
+            objective?: {
+                metric?: string;
+                /** @enum {unknown} */
+                direction?: "maximize" | "minimize";
+            };
+            early_termination?: {
+                /** @enum {unknown} */
+                policy?: "median" | "none";
+                grace_epochs?: number;
+                min_trials?: number;
+            };
+            register?: {
+                model_name?: string;
+            };
+            seed?: number;
+        };
+        Sweep: {
+            id?: string;
+            name?: string;
+            experiment?: string;
+            /** @enum {unknown} */
+            status?: "running" | "finishing" | "succeeded" | "failed" | "cancelled";
+            search?: Record<string, unknown>;
+            objective?: Record<string, unknown>;
+            early_termination?: Record<string, unknown>;
+            max_trials?: number;
+            parallelism?: number;
+            seed?: number;
+            base?: components["schemas"]["TrainingJobSpec"];
+            trials_done?: number;
+            trials?: {
+                trial?: number;
+                params?: Record<string, unknown>;
+                /** @enum {unknown} */
+                status?: "pending" | "launching" | "running" | "succeeded" | "failed" | "cancelled" | "pruned";
+                job_id?: string | null;
+                value?: number | null;
+                best?: boolean;
+            }[];
+            best?: {
+                trial?: number;
+                job_id?: string;
+                value?: number;
+            } | null;
+            model?: Record<string, unknown> | null;
+            error?: string;
+            created_by?: string;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            finished_at?: string | null;
         };
     };
     responses: {
@@ -4588,6 +4932,71 @@ export interface operations {
             504: components["responses"]["Error"];
         };
     };
+    generate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description text to continue (default empty) */
+                    prompt?: string;
+                    /** @default 200 */
+                    max_tokens?: number;
+                    /**
+                     * @description 0: greedy
+                     * @default 1
+                     */
+                    temperature?: number;
+                    /**
+                     * @description sample among the k most likely characters (0: all)
+                     * @default 0
+                     */
+                    top_k?: number;
+                    /** @description the same seed gives the same text (default: random) */
+                    seed?: number;
+                    /** @description version number or selector (alias, staging, production, latest); default production */
+                    version?: number | string;
+                    /** @enum {string} */
+                    stage?: "production" | "staging";
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description the continuation, without the prompt */
+                        text?: string;
+                        /** @description characters generated */
+                        tokens?: number;
+                        model?: string;
+                        version?: number;
+                        latency_ms?: number;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            412: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+            504: components["responses"]["Error"];
+        };
+    };
     listDeployments: {
         parameters: {
             query?: never;
@@ -6062,6 +6471,13 @@ export interface operations {
                             samples_per_s?: number;
                             ts?: string;
                         }[];
+                        steps?: {
+                            step?: number;
+                            epoch?: number;
+                            train_loss?: number;
+                            lr?: number;
+                            ts?: string;
+                        }[];
                     };
                 };
             };
@@ -6173,6 +6589,398 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
+        };
+    };
+    embed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description raw feature rows by name (or inputs: rows in feature order), as /predict takes them */
+                    instances?: unknown[];
+                    inputs?: unknown[];
+                    /** @description version number or selector (alias, staging, production, latest); default production */
+                    version?: number | string;
+                    /** @enum {string} */
+                    stage?: "production" | "staging";
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        embeddings?: number[][];
+                        dim?: number;
+                        model?: string;
+                        model_version?: number;
+                        latency_ms?: number;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            412: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+            504: components["responses"]["Error"];
+        };
+    };
+    searchEmbeddings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description dataset id or name */
+                    dataset: string;
+                    dataset_version?: number | string;
+                    vectors?: number[][];
+                    /** @default 10 */
+                    k?: number;
+                    ef?: number;
+                    /** @default false */
+                    include_rows?: boolean;
+                    /** @description raw feature rows by name (or inputs: rows in feature order), as /predict takes them */
+                    instances?: unknown[];
+                    inputs?: unknown[];
+                    /** @description version number or selector (alias, staging, production, latest); default production */
+                    version?: number | string;
+                    /** @enum {string} */
+                    stage?: "production" | "staging";
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        model?: string;
+                        model_version?: number;
+                        dataset?: string;
+                        k?: number;
+                        rows?: number;
+                        dim?: number;
+                        results?: {
+                            row?: number;
+                            distance?: number;
+                            record?: Record<string, unknown>;
+                        }[][];
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            412: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+            504: components["responses"]["Error"];
+        };
+    };
+    registerTrainingJobModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    model_name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Registered */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingJob"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            412: components["responses"]["Error"];
+        };
+    };
+    listExperiments: {
+        parameters: {
+            query?: {
+                /** @description include archived experiments */
+                archived?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items?: components["schemas"]["Experiment"][];
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+        };
+    };
+    getExperiment: {
+        parameters: {
+            query?: {
+                status?: string;
+                sort?: string;
+                order?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentRuns"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    compareRuns: {
+        parameters: {
+            query: {
+                /** @description 2 to 10 job ids, comma-separated */
+                jobs: string;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunComparison"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    archiveExperiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Experiment"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    unarchiveExperiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Experiment"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    listSweeps: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items?: components["schemas"]["Sweep"][];
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+        };
+    };
+    createSweep: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SweepSpec"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sweep"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            412: components["responses"]["Error"];
+        };
+    };
+    getSweep: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sweep"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    cancelSweep: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sweep"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            412: components["responses"]["Error"];
         };
     };
 }

@@ -36,3 +36,11 @@ export type Permission =
   | 'models:read' | 'models:write' | 'models:deploy' | 'inference:predict' | 'training:read' | 'training:run'
   | 'datasets:read' | 'datasets:write' | 'files:read' | 'files:write' | 'queues:admin' | 'cache:admin'
   | 'users:admin' | 'audit:read' | 'system:admin';
+
+export type Experiment = Schemas['Experiment'];
+export type ExperimentRuns = Schemas['ExperimentRuns'];
+export type RunComparison = Schemas['RunComparison'];
+export type Sweep = Schemas['Sweep'];
+export type SweepSpec = Schemas['SweepSpec'];
+export type SweepTrial = NonNullable<Sweep['trials']>[number];
+export type TrainingJob = Schemas['TrainingJob'];

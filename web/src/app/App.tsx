@@ -10,13 +10,17 @@ import { ModelDetailPage } from '../pages/models/ModelDetail';
 import { DeploymentsPage } from '../pages/Deployments';
 import { PlaygroundPage } from '../pages/Playground';
 import { DatasetDetailPage, DatasetsPage } from '../pages/datasets/Datasets';
+import { ValidationPage } from '../pages/datasets/Validation';
 import { JobDetailPage, TrainingPage } from '../pages/training/Training';
+import { ComparePage, ExperimentDetailPage, ExperimentsPage } from '../pages/training/Experiments';
+import { SweepDetailPage, SweepsPage } from '../pages/training/Sweeps';
 import { FilesPage } from '../pages/Files';
 import { AccountPage } from '../pages/account/Account';
 import { UsersPage } from '../pages/admin/Users';
 import { RolesPage } from '../pages/admin/Roles';
 import { AuditPage } from '../pages/admin/Audit';
 import { SystemPage } from '../pages/admin/System';
+import { StoragePage } from '../pages/admin/Storage';
 import { realtime, useConnectionState, useSubscribedRooms } from '../realtime/ws';
 import { Link, matchPath, navigate, useLocation } from './router';
 
@@ -37,8 +41,19 @@ const ROUTES: Route[] = [
   { path: '/playground', title: 'Playground', perms: ['inference:predict'], nav: true, render: () => <PlaygroundPage /> },
   { path: '/datasets', title: 'Datasets', perms: ['datasets:read'], nav: true, render: () => <DatasetsPage /> },
   { path: '/datasets/:id', title: 'Dataset', perms: ['datasets:read'], render: (p) => <DatasetDetailPage id={p.id} /> },
+  { path: '/validation', title: 'Validation', perms: ['datasets:read'], nav: true, render: () => <ValidationPage /> },
   { path: '/training', title: 'Training', perms: ['training:read'], nav: true, render: () => <TrainingPage /> },
   { path: '/training/:id', title: 'Training job', perms: ['training:read'], render: (p) => <JobDetailPage id={p.id} /> },
+  { path: '/experiments', title: 'Experiments', perms: ['training:read'], nav: true, render: () => <ExperimentsPage /> },
+  {
+    path: '/experiments/:name',
+    title: 'Experiment',
+    perms: ['training:read'],
+    render: (p) => <ExperimentDetailPage key={p.name} name={p.name} />,
+  },
+  { path: '/experiments/:name/compare', title: 'Compare runs', perms: ['training:read'], render: (p) => <ComparePage name={p.name} /> },
+  { path: '/sweeps', title: 'Sweeps', perms: ['training:read'], nav: true, render: () => <SweepsPage /> },
+  { path: '/sweeps/:id', title: 'Sweep', perms: ['training:read'], render: (p) => <SweepDetailPage key={p.id} id={p.id} /> },
   { path: '/files', title: 'Files', perms: ['files:read'], nav: true, render: () => <FilesPage /> },
   { path: '/admin/users', title: 'Users', perms: ['users:admin'], nav: true, render: () => <UsersPage /> },
   { path: '/admin/roles', title: 'Roles', perms: ['users:admin'], nav: true, render: () => <RolesPage /> },
@@ -50,6 +65,7 @@ const ROUTES: Route[] = [
     nav: true,
     render: () => <SystemPage />,
   },
+  { path: '/admin/storage', title: 'Storage', perms: ['system:admin'], nav: true, render: () => <StoragePage /> },
   { path: '/account', title: 'Account', nav: true, render: () => <AccountPage /> },
 ];
 

@@ -57,27 +57,50 @@ export function useInterval(fn: () => void, ms: number | null): void {
   }, [ms]);
 }
 
-/** An action (a button's request): pending flag, the API's error message, and a success notice. */
+/**
+ * An action (a button's request): pending flag, the API's error message, and a success notice.
+ * `fieldError(name)` is the API's message when its error names that field (error.details.field is `name`,
+ * or a part of it such as `name[0]` or `name.min`), to show next to the control; `error` then stays null so that
+ * the message is shown once (pass `fields` to `run` to say which fields the form shows).
+ */
 export function useAction() {
   const [pending, setPending] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const run = useCallback(async <T,>(fn: () => Promise<T>, success?: string | ((r: T) => string)): Promise<T | undefined> => {
-    setPending(true);
-    setError(null);
-    setNotice(null);
-    try {
-      const r = await fn();
-      if (success) setNotice(typeof success === 'function' ? success(r) : success);
-      return r;
-    } catch (e) {
-      setError(describeError(e));
-      return undefined;
-    } finally {
-      setPending(false);
-    }
-  }, []);
-  return { pending, error, notice, run, setError, setNotice };
+  const [fieldErr, setFieldErr] = useState<{ field: string; message: string } | null>(null);
+  const run = useCallback(
+    async <T,>(fn: () => Promise<T>, success?: string | ((r: T) => string), fields?: string[]): Promise<T | undefined> => {
+      setPending(true);
+      setError(null);
+      setNotice(null);
+      setFieldErr(null);
+      try {
+        const r = await fn();
+        if (success) setNotice(typeof success === 'function' ? success(r) : success);
+        return r;
+      } catch (e) {
+        const f = fieldOf(e);
+        const shown = f !== null && fields?.find((name) => fieldMatches(f, name));
+        if (shown && e instanceof ApiError) setFieldErr({ field: shown, message: e.message });
+        else setError(describeError(e));
+        return undefined;
+      } finally {
+        setPending(false);
+      }
+    },
+    [],
+  );
+  const fieldError = useCallback((name: string) => (fieldErr && fieldErr.field === name ? fieldErr.message : null), [fieldErr]);
+  return { pending, error, notice, run, setError, setNotice, fieldError };
+}
+
+function fieldOf(e: unknown): string | null {
+  return e instanceof ApiError && typeof e.details.field === 'string' ? e.details.field : null;
+}
+
+/** Whether an API error's field ("vectors[0]", "schema.fields[1].data_type") is `name` or a part of it. */
+export function fieldMatches(field: string, name: string): boolean {
+  return field === name || field.startsWith(name + '.') || field.startsWith(name + '[');
 }
 
 export function describeError(e: unknown): string {
@@ -174,22 +197,34 @@ export function Card({ title, children, className }: { title?: ReactNode; childr
   );
 }
 
-/** A labelled form control: the label is tied to the control by id. */
+/**
+ * A labelled form control: the label is tied to the control by id. `error` (e.g. the API's message for this
+ * field, from error.details.field) is shown under the control and named by its aria-describedby.
+ */
 export function Field({
   label,
   hint,
+  error,
   children,
 }: {
   label: string;
   hint?: string;
-  children: (id: string, describedBy?: string) => ReactNode;
+  error?: string | null;
+  children: (id: string, describedBy?: string, invalid?: boolean) => ReactNode;
 }) {
   const id = useId();
   const hintId = hint ? id + '-hint' : undefined;
+  const errorId = error ? id + '-error' : undefined;
+  const describedBy = [errorId, hintId].filter(Boolean).join(' ') || undefined;
   return (
-    <div className="field">
+    <div className={error ? 'field field-invalid' : 'field'}>
       <label htmlFor={id}>{label}</label>
-      {children(id, hintId)}
+      {children(id, describedBy, !!error)}
+      {error && (
+        <small id={errorId} className="field-error">
+          {error}
+        </small>
+      )}
       {hint && (
         <small id={hintId} className="hint">
           {hint}
@@ -213,6 +248,7 @@ export function TextField({
   step,
   inputMode,
   name,
+  error,
 }: {
   label: string;
   value: string | number;
@@ -227,10 +263,11 @@ export function TextField({
   step?: number | string;
   inputMode?: 'numeric' | 'decimal' | 'text';
   name?: string;
+  error?: string | null;
 }) {
   return (
-    <Field label={label} hint={hint}>
-      {(id, describedBy) => (
+    <Field label={label} hint={hint} error={error}>
+      {(id, describedBy, invalid) => (
         <input
           id={id}
           name={name}
@@ -244,6 +281,7 @@ export function TextField({
           step={step}
           inputMode={inputMode}
           aria-describedby={describedBy}
+          aria-invalid={invalid || undefined}
           onChange={(e) => onChange(e.target.value)}
         />
       )}
@@ -257,17 +295,19 @@ export function SelectField<T extends string>({
   onChange,
   options,
   hint,
+  error,
 }: {
   label: string;
   value: T;
   onChange: (v: T) => void;
   options: (T | { value: T; label: string })[];
   hint?: string;
+  error?: string | null;
 }) {
   return (
-    <Field label={label} hint={hint}>
-      {(id, describedBy) => (
-        <select id={id} value={value} aria-describedby={describedBy} onChange={(e) => onChange(e.target.value as T)}>
+    <Field label={label} hint={hint} error={error}>
+      {(id, describedBy, invalid) => (
+        <select id={id} value={value} aria-describedby={describedBy} aria-invalid={invalid || undefined} onChange={(e) => onChange(e.target.value as T)}>
           {options.map((o) => {
             const v = typeof o === 'string' ? o : o.value;
             const l = typeof o === 'string' ? o : o.label;

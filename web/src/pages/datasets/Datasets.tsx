@@ -8,13 +8,14 @@ import { useAuth } from '../../auth/session';
 import { Histogram } from '../../components/Chart';
 import {
   AsyncView, Badge, Button, Card, CheckField, ErrorBox, Field, Json, Notice, Page, Progress, SelectField, Table, TextField,
-  confirmAction, formatBytes, formatDate, formatNumber, useAction, useAsync,
+  confirmAction, describeError, formatBytes, formatDate, formatNumber, useAction, useAsync, useInterval,
 } from '../../components/ui';
 import { useRealtime } from '../../realtime/ws';
 
 type Dataset = Schemas['Dataset'];
 type DataSchema = Schemas['DataSchema'];
 type Report = Schemas['ValidationReport'];
+type ValidationRun = Schemas['ValidationRun'];
 type DriftReport = Schemas['DriftReport'];
 type SchemaField = NonNullable<DataSchema['fields']>[number];
 type DataType = NonNullable<SchemaField['data_type']>;
@@ -384,6 +385,10 @@ function SchemaAndValidation({ id, dataset }: { id: string; dataset: Dataset }) 
   const [fields, setFields] = useState<FieldDraft[]>([]);
   const [tableConstraints, setTableConstraints] = useState('[]');
   const [report, setReport] = useState<Report | null>(null);
+  const [source, setSource] = useState('');
+  const [background, setBackground] = useState(false);
+  const [runs, setRuns] = useState<string[]>(() => startedRuns.get(dataset.id ?? '') ?? []);
+  const stored = useAsync((signal) => api.get('/api/v1/schemas', { signal }), []);
   const action = useAction();
 
   function schema(): DataSchema {
@@ -417,8 +422,24 @@ function SchemaAndValidation({ id, dataset }: { id: string; dataset: Dataset }) 
   }
   async function validate(e: FormEvent) {
     e.preventDefault();
-    const r = await action.run(() => api.post('/api/v1/datasets/{id}/validate', { path: { id }, body: { schema: schema() } }));
-    if (r) setReport(r);
+    setReport(null);
+    const r = (await action.run(() =>
+      api.post('/api/v1/datasets/{id}/validate', {
+        path: { id },
+        body: { ...(source ? { schema_name: source } : { schema: schema() }), ...(background ? { async: true } : {}) },
+      }),
+    )) as Report | ValidationRun | undefined;
+    if (!r) return;
+    // Large datasets (or "in the background") answer 202 with a run to follow.
+    if ('status' in r && typeof r.id === 'string') {
+      const runId = r.id;
+      const next = [runId, ...runs.filter((x) => x !== runId)];
+      startedRuns.set(dataset.id ?? '', next);
+      setRuns(next);
+      action.setNotice(`Validation run ${runId} started: its progress and report are below.`);
+    } else {
+      setReport(r as Report);
+    }
   }
   const set = (i: number, patch: Partial<FieldDraft>) => setFields((fs) => fs.map((f, j) => (j === i ? { ...f, ...patch } : f)));
 
@@ -492,6 +513,19 @@ function SchemaAndValidation({ id, dataset }: { id: string; dataset: Dataset }) 
           placeholder='[{"type": "row_count", "min": 1}]'
           hint='Rules over rows or the whole dataset, e.g. {"type": "compare", "a": "start", "op": "<", "b": "end"}'
         />
+        <div className="row row-end">
+          <SelectField
+            label="Validate against"
+            value={source}
+            onChange={setSource}
+            options={[
+              { value: '', label: 'the schema above' },
+              ...(stored.data?.items ?? []).map((x) => ({ value: x.name ?? '', label: `stored schema ${x.name} (v${x.version})` })),
+            ]}
+            hint={stored.error ? 'The stored schemas could not be listed: ' + describeError(stored.error) : undefined}
+          />
+          <CheckField label="Run in the background" checked={background} onChange={setBackground} />
+        </div>
         <div className="form-actions">
           <Button type="submit" kind="primary" pending={action.pending}>
             Validate
@@ -506,11 +540,92 @@ function SchemaAndValidation({ id, dataset }: { id: string; dataset: Dataset }) 
       <ErrorBox error={action.error} />
       <Notice>{action.notice}</Notice>
       {report && <ValidationReport r={report} />}
+      {runs.length > 0 && <ValidationRuns ids={runs} />}
     </Card>
   );
 }
 
-function ValidationReport({ r }: { r: Report }) {
+/** Validation runs started from this tab, per dataset version (the API has no list of runs; each is followed by id). */
+const startedRuns = new Map<string, string[]>();
+
+/** Follows validation runs: progress from dataset.validation.progress events and polling, then the report. */
+function ValidationRuns({ ids }: { ids: string[] }) {
+  const runs = useAsync((signal) => Promise.all(ids.map((id) => api.get('/api/v1/validations/{id}', { signal, path: { id } }))), [ids.join(',')]);
+  const active = (runs.data ?? []).some((r) => r.status === 'queued' || r.status === 'running');
+  useRealtime(['datasets'], (e) => {
+    if (active && /^dataset\.valid/.test(e.type ?? '')) runs.reload();
+  });
+  useInterval(() => runs.reload(), active ? 1000 : null);
+  const [open, setOpen] = useState<string | null>(null);
+  return (
+    <div data-testid="validation-runs">
+      <h3>Validation runs</h3>
+      <AsyncView state={runs}>
+        {(list) => (
+          <>
+            <Table caption="Validation runs">
+              <thead>
+                <tr>
+                  <th scope="col">Run</th>
+                  <th scope="col">Schema</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Progress</th>
+                  <th scope="col">Result</th>
+                  <th scope="col">Started</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.map((r) => {
+                  const sc = (r.schema ?? {}) as { name?: string; version?: number };
+                  return (
+                    <tr key={r.id} data-testid={`validation-run-${r.id}`}>
+                      <th scope="row" className="mono small">
+                        {r.id}
+                      </th>
+                      <td>{sc.name ? `${sc.name}${sc.version ? ` v${sc.version}` : ''}` : 'inline'}</td>
+                      <td>
+                        <Badge tone={r.status === 'succeeded' ? 'good' : r.status === 'failed' ? 'bad' : 'info'}>{r.status}</Badge>
+                      </td>
+                      <td>
+                        <Progress value={Math.round((r.progress ?? 0) * 100)} max={100} label={`Progress of run ${r.id}`} />
+                      </td>
+                      <td>
+                        {r.error ? (
+                          <span className="error-message">{r.error}</span>
+                        ) : r.report ? (
+                          <span className="row row-tight">
+                            <Badge tone={r.report.is_valid ? 'good' : 'bad'}>{r.report.is_valid ? 'valid' : 'invalid'}</Badge>
+                            <Button
+                              small
+                              onClick={() => setOpen(open === r.id ? null : r.id ?? null)}
+                              label={`${open === r.id ? 'Hide report' : 'Show report'} of run ${r.id}`}
+                            >
+                              {open === r.id ? 'Hide report' : 'Show report'}
+                            </Button>
+                          </span>
+                        ) : (
+                          '—'
+                        )}
+                      </td>
+                      <td>{formatDate(r.created_at)}</td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </Table>
+            {list
+              .filter((r) => r.id === open && r.report)
+              .map((r) => (
+                <ValidationReport key={r.id} r={r.report as Report} />
+              ))}
+          </>
+        )}
+      </AsyncView>
+    </div>
+  );
+}
+
+export function ValidationReport({ r }: { r: Report }) {
   const issues = [
     ...(r.errors ?? []).map((e) => ({ ...e, level: 'error' as const })),
     ...(r.warnings ?? []).map((e) => ({ ...e, level: 'warning' as const })),

@@ -13,7 +13,7 @@ import {
 import { useRealtime } from '../../realtime/ws';
 
 /** A training job as the API answers it. */
-interface Job {
+export interface Job {
   id: string;
   name: string;
   experiment: string;
@@ -42,9 +42,9 @@ interface MetricPoint {
   samples_per_s: number;
 }
 
-const ACTIVE = new Set(['queued', 'running']);
+export const ACTIVE = new Set(['queued', 'running']);
 
-function statusTone(s: string): string {
+export function statusTone(s: string): string {
   return s === 'succeeded' ? 'good' : s === 'failed' ? 'bad' : s === 'running' ? 'info' : 'plain';
 }
 
@@ -54,7 +54,12 @@ export function TrainingPage() {
   const [status, setStatus] = useState('');
   const [experiment, setExperiment] = useState(loc.query.get('experiment') ?? '');
   const [applied, setApplied] = useState({ status: '', experiment: loc.query.get('experiment') ?? '' });
-  const [showForm, setShowForm] = useState(!!loc.query.get('dataset'));
+  const datasetQuery = loc.query.get('dataset') ?? '';
+  const [showForm, setShowForm] = useState(!!datasetQuery);
+  // A link with ?dataset= (e.g. "Train a model") opens the form also when this page is already shown.
+  useEffect(() => {
+    if (datasetQuery) setShowForm(true);
+  }, [datasetQuery]);
   const [chosen, setChosen] = useState<string[]>([]);
   const list = useAsync(
     (signal) =>
@@ -78,7 +83,7 @@ export function TrainingPage() {
         )
       }
     >
-      {showForm && <SubmitJob initialDataset={loc.query.get('dataset') ?? ''} />}
+      {showForm && <SubmitJob key={datasetQuery} initialDataset={datasetQuery} />}
       <form
         className="filters"
         role="search"
@@ -305,6 +310,10 @@ export function JobDetailPage({ id }: { id: string }) {
   const [live, setLive] = useState<MetricPoint[]>([]);
   const action = useAction();
   const j = job.data as unknown as Job | undefined;
+  const [showRegister, setShowRegister] = useState(false);
+  const [registerName, setRegisterName] = useState('');
+  const specRegister = (j?.spec as { register?: { model_name?: string } } | undefined)?.register?.model_name;
+  const defaultModelName = j?.model?.name ?? specRegister ?? (j ? `${j.name}-model` : '');
 
   useRealtime([`training.${id}`], (e) => {
     if (e.type === 'training.job.progress' && e.data) {
@@ -340,6 +349,21 @@ export function JobDetailPage({ id }: { id: string }) {
     const r = await action.run(() => api.post('/api/v1/training/jobs/{id}/cancel', { path: { id } }), 'Cancelling…');
     if (r) job.reload();
   }
+  async function registerModel(e: FormEvent) {
+    e.preventDefault();
+    const model_name = registerName.trim() || defaultModelName;
+    const r = await action.run(
+      () => api.post('/api/v1/training/jobs/{id}/register', { path: { id }, body: { model_name } }),
+      (updated) => {
+        const m = (updated as unknown as Job).model;
+        return m ? `Registered as ${m.name} v${m.version}.` : `Registered as ${model_name}.`;
+      },
+    );
+    if (r) {
+      job.setData(r);
+      setShowRegister(false);
+    }
+  }
   async function resume() {
     const r = await action.run(() => api.post('/api/v1/training/jobs/{id}/resume', { path: { id } }), 'Queued again; it continues from its last checkpoint.');
     if (r) job.reload();
@@ -349,15 +373,22 @@ export function JobDetailPage({ id }: { id: string }) {
     <Page
       title={j ? `Training ${j.name}` : 'Training job'}
       actions={
-        j &&
-        auth.can('training:run') && (
+        j && (
           <>
-            {ACTIVE.has(j.status) && (
+            {j.status === 'succeeded' && auth.can('models:write') && (
+              <Button onClick={() => setShowRegister((v) => !v)}>{showRegister ? 'Close' : 'Register model'}</Button>
+            )}
+            {auth.can('training:run') && (
+              <Link className="btn" to={withQuery('/sweeps', { base_job: j.id })}>
+                Sweep from this job
+              </Link>
+            )}
+            {auth.can('training:run') && ACTIVE.has(j.status) && (
               <Button kind="danger" onClick={() => void cancel()} pending={action.pending}>
                 Cancel
               </Button>
             )}
-            {(j.status === 'cancelled' || j.status === 'failed') && (
+            {auth.can('training:run') && (j.status === 'cancelled' || j.status === 'failed') && (
               <Button kind="primary" onClick={() => void resume()} pending={action.pending}>
                 Resume
               </Button>
@@ -371,12 +402,27 @@ export function JobDetailPage({ id }: { id: string }) {
         {j && (
           <>
             {' · '}
-            <Link to={withQuery('/training', { experiment: j.experiment })}>{`experiment ${j.experiment}`}</Link>
+            <Link to={withQuery('/training', { experiment: j.experiment })}>{`jobs of ${j.experiment}`}</Link>
+            {' · '}
+            <Link to={`/experiments/${seg(j.experiment)}`}>{`experiment ${j.experiment}`}</Link>
           </>
         )}
       </p>
       <ErrorBox error={action.error} />
       <Notice>{action.notice}</Notice>
+      {showRegister && j && j.status === 'succeeded' && (
+        <Card title="Register the model">
+          <p className="muted">
+            Registers this job's best checkpoint as a new version of a model (a new model when the name is new).
+          </p>
+          <form className="row row-end" onSubmit={registerModel}>
+            <TextField label="Model name" value={registerName} onChange={setRegisterName} placeholder={defaultModelName} />
+            <Button type="submit" kind="primary" pending={action.pending}>
+              Register
+            </Button>
+          </form>
+        </Card>
+      )}
       <AsyncView state={job}>
         {() =>
           j && (
