@@ -210,13 +210,20 @@ Result<std::unique_ptr<App>> App::Create(const Config& config) {
   impl->batch_predictions = inference::BatchPredictions::Create(*impl->database, *impl->storage, *impl->queue,
                                                                 *impl->inference, batch);
   C19_TRY(inference::RegisterBatchRoutes(impl->router, *impl->batch_predictions));
+  // Embedding search reads dataset versions through the same resolver.
+  impl->embedding_search = inference::EmbeddingSearch::Create(*impl->storage, *impl->inference,
+                                                              {.resolve_dataset = batch.resolve_dataset});
+  C19_TRY(inference::RegisterEmbeddingRoutes(impl->router, *impl->inference, *impl->embedding_search, *impl->pool,
+                                             {.max_request_bytes = config.inference.max_request_size}));
   C19_TRY(BuildDatasets(*impl));
   training::Options tr;
   tr.bus = impl->bus.get();
   tr.max_threads_per_job = config.workers.training_threads;
   impl->training = training::TrainingService::Create(*impl->database, *impl->storage, *impl->queue, *impl->registry,
                                                      *impl->datasets, tr);
-  C19_TRY(training::RegisterRoutes(impl->router, *impl->training));
+  impl->experiments = training::ExperimentService::Create(*impl->database, *impl->training, Clock::System());
+  impl->sweeps = training::SweepService::Create(*impl->database, *impl->training, tr);
+  C19_TRY(training::RegisterRoutes(impl->router, *impl->training, *impl->experiments, *impl->sweeps));
   if (config.workers.embedded) {
     impl->workers = std::make_unique<queue::WorkerRuntime>(*impl->queue, "embedded");
     validation::DatasetService* datasets = impl->datasets.get();

@@ -8,6 +8,7 @@
 #include "auth/auth.h"
 #include "queue/queue.h"
 #include "inference/batch.h"
+#include "inference/search.h"
 #include "inference/inference.h"
 #include "validation/validation.h"
 #include "registry/registry.h"
@@ -37,8 +38,11 @@ struct App::Impl {
   std::unique_ptr<registry::Registry> registry;
   std::unique_ptr<inference::InferenceService> inference;
   std::unique_ptr<inference::BatchPredictions> batch_predictions;
+  std::unique_ptr<inference::EmbeddingSearch> embedding_search;  // its threads embed through `inference`
   std::unique_ptr<validation::DatasetService> datasets;
   std::unique_ptr<training::TrainingService> training;
+  std::unique_ptr<training::ExperimentService> experiments;
+  std::unique_ptr<training::SweepService> sweeps;  // observes `training`: destroyed before it
   // In-process job handlers (workers.embedded); started last, stopped first.
   std::unique_ptr<queue::WorkerRuntime> workers;
   std::unique_ptr<realtime::Hub> hub;

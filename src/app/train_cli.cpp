@@ -7,8 +7,10 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -22,9 +24,12 @@ namespace c19ai::app {
 struct TrainCommands {
   CLI::App* train = nullptr;
   CLI::App *submit = nullptr, *list = nullptr, *show = nullptr, *cancel = nullptr, *resume = nullptr;
+  CLI::App *experiment_cmd = nullptr, *exp_list = nullptr, *exp_compare = nullptr;
+  CLI::App *sweep = nullptr, *sweep_submit = nullptr, *sweep_show = nullptr;
   ClientFlags client;
   std::string spec_path, id, status, experiment;
-  bool follow = false, json = false;
+  std::vector<std::string> jobs;
+  bool follow = false, json = false, archived = false;
 };
 
 namespace {
@@ -92,6 +97,121 @@ int Follow(const ClientFlags& flags, const std::string& id) {
   }
 }
 
+void PrintSweep(const Json& s) {
+  std::printf("%s  %-10s %-20s experiment=%s  %lld/%lld trials done  objective %s (%s)\n", s.value("id", "").c_str(),
+              s.value("status", "").c_str(), s.value("name", "").c_str(), s.value("experiment", "").c_str(),
+              static_cast<long long>(s.value("trials_done", int64_t{0})),
+              static_cast<long long>(s.value("max_trials", int64_t{0})), s["objective"].value("metric", "").c_str(),
+              s["objective"].value("direction", "").c_str());
+  std::printf("%6s %-10s %-26s %12s  %s\n", "trial", "status", "job", "value", "params");
+  for (const auto& t : s["trials"]) {
+    std::printf("%6lld %-10s %-26s %12s  %s%s\n", static_cast<long long>(t.value("trial", int64_t{0})),
+                t.value("status", "").c_str(), t["job_id"].is_string() ? t["job_id"].get<std::string>().c_str() : "-",
+                Num(t["value"]).c_str(), t["params"].dump().c_str(), t.value("best", false) ? "  <- best" : "");
+  }
+  if (s.contains("model") && s["model"].is_object()) {
+    std::printf("best trial registered as %s v%lld\n", s["model"].value("name", "").c_str(),
+                static_cast<long long>(s["model"].value("version", int64_t{0})));
+  }
+  if (s.contains("error")) std::printf("error: %s\n", s["error"].get<std::string>().c_str());
+}
+
+// Polls the sweep until it ends; a line whenever a trial finishes.
+int FollowSweep(const ClientFlags& flags, const std::string& id) {
+  int64_t shown = -1;
+  for (;;) {
+    auto s = Request(flags, "GET", "/api/v1/training/sweeps/" + id);
+    if (!s.ok()) return Fail(s.error());
+    int64_t done = s->value("trials_done", int64_t{0});
+    if (done != shown) {
+      std::fprintf(stderr, "%lld/%lld trials done, best %s\n", static_cast<long long>(done),
+                   static_cast<long long>(s->value("max_trials", int64_t{0})),
+                   (*s)["best"].is_object() ? Num((*s)["best"]["value"]).c_str() : "-");
+      shown = done;
+    }
+    std::string status = s->value("status", "");
+    if (status != "running" && status != "finishing") {
+      PrintSweep(*s);
+      return status == "succeeded" ? 0 : 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  }
+}
+
+int RunExperimentCommands(TrainCommands* c) {
+  if (*c->exp_list) {
+    auto list = Request(c->client, "GET", std::string("/api/v1/experiments") + (c->archived ? "?archived=true" : ""));
+    if (!list.ok()) return Fail(list.error());
+    if (c->json) {
+      std::printf("%s\n", list->dump(2).c_str());
+      return 0;
+    }
+    std::printf("%-28s %6s %10s %10s %-12s %10s  %s\n", "experiment", "runs", "succeeded", "running", "metric", "best",
+                "archived");
+    for (const auto& e : (*list)["items"]) {
+      std::printf("%-28s %6lld %10lld %10lld %-12s %10s  %s\n", e.value("name", "").c_str(),
+                  static_cast<long long>(e.value("runs", int64_t{0})),
+                  static_cast<long long>(e["by_status"].value("succeeded", int64_t{0})),
+                  static_cast<long long>(e["by_status"].value("running", int64_t{0})), e.value("metric", "").c_str(),
+                  e["best"].is_object() ? Num(e["best"]["value"]).c_str() : "-", e.value("archived", false) ? "yes" : "");
+    }
+    return 0;
+  }
+  std::string ids;
+  for (const auto& j : c->jobs) ids += (ids.empty() ? "" : ",") + PercentEncode(j);
+  auto cmp = Request(c->client, "GET", "/api/v1/experiments/" + PercentEncode(c->experiment) + "/compare?jobs=" + ids);
+  if (!cmp.ok()) return Fail(cmp.error());
+  if (c->json) {
+    std::printf("%s\n", cmp->dump(2).c_str());
+    return 0;
+  }
+  const Json& runs = (*cmp)["runs"];
+  std::printf("%-28s", "");
+  for (const auto& r : runs) std::printf(" %-26s", r.value("id", "").c_str());
+  std::printf("\n%-28s", "status");
+  for (const auto& r : runs) std::printf(" %-26s", r.value("status", "").c_str());
+  std::printf("\n");
+  for (const auto& p : (*cmp)["differing_params"]) {
+    std::string path = p.get<std::string>();
+    std::printf("%-28s", path.c_str());
+    for (const auto& r : runs) std::printf(" %-26s", r["params"].value(path, std::string("-")).c_str());
+    std::printf("\n");
+  }
+  std::set<std::string> metrics;
+  for (const auto& r : runs) {
+    if (r["best_metrics"].is_object()) {
+      for (const auto& [k, v] : r["best_metrics"].items()) metrics.insert(k);
+    }
+  }
+  for (const auto& m : metrics) {
+    std::printf("%-28s", ("best " + m).c_str());
+    for (const auto& r : runs) {
+      std::printf(" %-26s", r["best_metrics"].is_object() ? Num(r["best_metrics"].value(m, Json())).c_str() : "-");
+    }
+    std::printf("\n");
+  }
+  return 0;
+}
+
+int RunSweepCommands(TrainCommands* c) {
+  if (*c->sweep_submit) {
+    std::ifstream in(c->spec_path);
+    if (!in) return Fail(Error::Field("spec", "cannot read " + c->spec_path));
+    std::stringstream text;
+    text << in.rdbuf();
+    auto s = Request(c->client, "POST", "/api/v1/training/sweeps", text.str());
+    if (!s.ok()) return Fail(s.error());
+    if (c->json) std::printf("%s\n", s->dump(2).c_str());
+    else PrintSweep(*s);
+    return c->follow ? FollowSweep(c->client, s->value("id", "")) : 0;
+  }
+  auto s = Request(c->client, "GET", "/api/v1/training/sweeps/" + PercentEncode(c->id));
+  if (!s.ok()) return Fail(s.error());
+  if (c->json) std::printf("%s\n", s->dump(2).c_str());
+  else PrintSweep(*s);
+  return 0;
+}
+
 }  // namespace
 
 TrainCommands* AddTrainCommands(CLI::App& cli) {
@@ -111,7 +231,21 @@ TrainCommands* AddTrainCommands(CLI::App& cli) {
   c.resume = c.train->add_subcommand("resume", "Resume a cancelled or failed job from its last checkpoint");
   c.resume->add_option("id", c.id, "job id")->required();
   c.resume->add_flag("--follow", c.follow, "show live progress until the job ends");
-  for (auto* sub : {c.submit, c.list, c.show, c.cancel, c.resume}) {
+  c.experiment_cmd = cli.add_subcommand("experiment", "Experiments on a running server");
+  c.experiment_cmd->require_subcommand(1);
+  c.exp_list = c.experiment_cmd->add_subcommand("list", "Experiments with run counts and the best run");
+  c.exp_list->add_flag("--archived", c.archived, "include archived experiments");
+  c.exp_compare = c.experiment_cmd->add_subcommand("compare", "Runs side by side: differing params, best metrics");
+  c.exp_compare->add_option("experiment", c.experiment, "experiment name")->required();
+  c.exp_compare->add_option("jobs", c.jobs, "2 to 10 job ids")->required();
+  c.sweep = cli.add_subcommand("sweep", "Hyper-parameter sweeps on a running server");
+  c.sweep->require_subcommand(1);
+  c.sweep_submit = c.sweep->add_subcommand("submit", "Start a sweep from a JSON spec (see the README's sweeps section)");
+  c.sweep_submit->add_option("spec", c.spec_path, "sweep.json")->required();
+  c.sweep_submit->add_flag("--follow", c.follow, "wait until the sweep ends (exit 1 unless it succeeds)");
+  c.sweep_show = c.sweep->add_subcommand("show", "A sweep's trials, values and best trial");
+  c.sweep_show->add_option("id", c.id, "sweep id")->required();
+  for (auto* sub : {c.submit, c.list, c.show, c.cancel, c.resume, c.exp_list, c.exp_compare, c.sweep_submit, c.sweep_show}) {
     c.client.Add(sub);
     sub->add_flag("--json", c.json, "print the server's JSON answer");
   }
@@ -119,6 +253,8 @@ TrainCommands* AddTrainCommands(CLI::App& cli) {
 }
 
 std::optional<int> RunTrainCommands(TrainCommands* c) {
+  if (*c->experiment_cmd) return RunExperimentCommands(c);
+  if (*c->sweep) return RunSweepCommands(c);
   if (!*c->train) return std::nullopt;
   auto print = [c](const Json& j) {
     if (c->json) std::printf("%s\n", j.dump(2).c_str());

@@ -1,7 +1,7 @@
 #pragma once
-// `c19ai train submit|list|show|cancel|resume`: client commands for training jobs on a running server
-// (--url/--token or C19AI_URL/C19AI_TOKEN). `--follow` shows a live progress line (epoch, loss,
-// validation metric) until the job ends.
+// `c19ai train submit|list|show|cancel|resume`, `c19ai experiment list|compare` and
+// `c19ai sweep submit|show`: client commands for training on a running server (--url/--token or
+// C19AI_URL/C19AI_TOKEN). `--follow` shows live progress until the job or sweep ends.
 
 #include <optional>
 

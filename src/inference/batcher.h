@@ -61,6 +61,9 @@ class Batcher {
   int64_t queued() const;
   int instances() const { return static_cast<int>(models_.size()); }
   const ml::Model& model() const { return *models_[0]; }
+  // The first instance, for calls that bypass the queue (text generation); the model is then called
+  // from the caller's thread, which ml::Model's contract allows.
+  ml::Model& direct_model() { return *models_[0]; }
 
   // The key of a request's shapes (dimensions after the first, per tensor; rows: column count).
   static std::string ShapeKey(const PredictInput& input);

@@ -500,4 +500,25 @@ Result<SubmitOptions> V2Options(const Json& body) {
   return o;
 }
 
+Result<PredictInput> DecodeEmbedding(const Json& body, const ServedModel& m) {
+  if (!m.model || m.model->BundleTask() != ml::Task::kEmbedding) {
+    return Error::FailedPrecondition("model \"" + m.name + "\" version " + std::to_string(m.version) +
+                                     " is not an embedding model (train an autoencoder)");
+  }
+  return DecodeNative(body, m);
+}
+
+Result<std::vector<std::vector<float>>> Embeddings(const PredictResult& r) {
+  if (r.output.outputs.empty() || r.output.outputs[0].shape.size() != 2) {
+    return Error::Internal("the embedding model returned no [rows, dim] output");
+  }
+  const ml::Tensor& t = r.output.outputs[0];
+  const int64_t n = t.shape[0], dim = t.shape[1];
+  std::vector<std::vector<float>> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    out[static_cast<size_t>(i)].assign(t.values.begin() + i * dim, t.values.begin() + (i + 1) * dim);
+  }
+  return out;
+}
+
 }  // namespace c19ai::inference

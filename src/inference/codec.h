@@ -34,4 +34,9 @@ Json V2Metadata(const ServedModel& model);
 Result<SubmitOptions> NativeOptions(const Json& body);
 Result<SubmitOptions> V2Options(const Json& body);
 
+// Embedding models (bundles with task embedding): a native request's rows (`inputs` | `instances`),
+// failed_precondition for any other model; and the answer as one vector per row.
+Result<PredictInput> DecodeEmbedding(const Json& body, const ServedModel& model);
+Result<std::vector<std::vector<float>>> Embeddings(const PredictResult& result);
+
 }  // namespace c19ai::inference

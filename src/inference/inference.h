@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -148,6 +149,14 @@ class InferenceService {
   // Synchronous convenience for the CLI, tests and batch jobs (blocks the calling thread).
   Result<std::pair<ServedModel, PredictResult>> PredictSync(const std::string& model, const SubmitOptions& options,
                                                             Decoder decode);
+
+  // Continues a prompt with the generation model serving (model, version) — loading it when needed —
+  // on the calling thread (it blocks: call it from a worker). failed_precondition when the model does
+  // not generate text; not_found and unavailable as for Submit; invalid_argument naming the field
+  // (max_tokens, temperature, top_k, prompt) from the model.
+  virtual Result<std::pair<ServedModel, ml::GenerateOutput>> Generate(const std::string& model,
+                                                                      const std::string& version,
+                                                                      const ml::GenerateRequest& request) = 0;
 
   // Explicit deployments (persisted; every replica follows them).
   virtual Result<DeploymentInfo> Deploy(const Principal& actor, const DeploymentSpec& spec) = 0;

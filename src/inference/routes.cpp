@@ -346,6 +346,262 @@ Status RegisterBatchRoutes(http::Router& router, BatchPredictions& batches) {
   return OkStatus();
 }
 
+namespace {
+
+// The version an embed or search request names: {"version": n | "<selector>"} or {"stage": ...}.
+Result<std::string> Selector(const Json& body) {
+  std::string selector;
+  if (body.contains("version")) {
+    const Json& v = body["version"];
+    if (v.is_number_integer() && v.get<int64_t>() >= 1) selector = std::to_string(v.get<int64_t>());
+    else if (v.is_string() && !v.get<std::string>().empty()) selector = v.get<std::string>();
+    else return Error::Field("version", "version must be a version number or a selector (alias, stage, latest)");
+  }
+  if (body.contains("stage")) {
+    if (!selector.empty()) return Error::Field("stage", "give one of version or stage");
+    if (body["stage"] != "production" && body["stage"] != "staging") {
+      return Error::Field("stage", "stage must be production or staging");
+    }
+    selector = body["stage"].get<std::string>();
+  }
+  return selector;
+}
+
+Json EmbeddingsJson(const std::vector<std::vector<float>>& vectors) {
+  Json out = Json::array();
+  for (const auto& v : vectors) out.push_back(v);
+  return out;
+}
+
+// {"vectors": [[...], ...]}: numbers only, one length.
+Result<std::vector<std::vector<float>>> Vectors(const Json& value) {
+  if (!value.is_array() || value.empty() || value.size() > 1000) {
+    return Error::Field("vectors", "vectors must be a list of 1 to 1000 vectors");
+  }
+  std::vector<std::vector<float>> out;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const Json& v = value[i];
+    const std::string at = "vectors[" + std::to_string(i) + "]";
+    if (!v.is_array() || v.empty()) return Error::Field(at, at + " must be a non-empty list of numbers");
+    std::vector<float> vec;
+    for (const auto& x : v) {
+      if (!x.is_number()) return Error::Field(at, at + " must hold numbers only");
+      vec.push_back(x.get<float>());
+    }
+    if (!out.empty() && vec.size() != out[0].size()) return Error::Field(at, "every vector must have the same length");
+    out.push_back(std::move(vec));
+  }
+  return out;
+}
+
+Json SearchJson(const SearchResult& r, const SearchRequest& q) {
+  Json results = Json::array();
+  for (const auto& hits : r.hits) {
+    Json list = Json::array();
+    for (const auto& h : hits) {
+      Json j = {{"row", h.row}, {"distance", h.distance}};
+      if (q.include_rows) j["record"] = Json::parse(h.record_json, nullptr, false);
+      list.push_back(std::move(j));
+    }
+    results.push_back(std::move(list));
+  }
+  return {{"model", r.model},   {"model_version", r.version}, {"dataset", q.dataset}, {"k", q.k},
+          {"rows", r.rows},     {"dim", r.dim},               {"results", results}};
+}
+
+// Runs `f` on the pool when the body is large (parsing it would hold an io thread).
+void Offload(ThreadPool* pool, size_t body_bytes, std::function<void()> f, const Responder& respond) {
+  if (body_bytes <= kInlineParseBytes) return f();
+  if (!pool->TrySubmit(std::move(f))) respond(Error::Unavailable("the server is overloaded; retry"));
+}
+
+// A parsed embed request: the rows (as /predict takes them) and how to submit them.
+struct EmbedCall {
+  Json rows;  // {"inputs" | "instances": ...}
+  SubmitOptions options;
+};
+
+Result<EmbedCall> ParseEmbed(const std::string& text) {
+  C19_ASSIGN_OR_RETURN(Json body, ParseJsonObject(text));
+  EmbedCall c;
+  C19_ASSIGN_OR_RETURN(c.options, NativeOptions(body));
+  C19_ASSIGN_OR_RETURN(c.options.version, Selector(body));
+  c.rows = Json::object();
+  for (const char* key : {"inputs", "instances"}) {
+    if (body.contains(key)) c.rows[key] = std::move(body[key]);
+  }
+  if (c.rows.empty()) return Error::Field("instances", "give the rows to embed as instances (or inputs)");
+  return c;
+}
+
+// Embeds the rows through the model's batcher; `then` gets the vectors and the version that made them.
+void EmbedRows(InferenceService* svc, const std::string& model, EmbedCall call, const Responder& respond,
+               std::function<void(const ServedModel&, std::vector<std::vector<float>>)> then) {
+  auto rows = std::make_shared<Json>(std::move(call.rows));
+  svc->Submit(model, call.options, [rows](const ServedModel& m) { return DecodeEmbedding(*rows, m); },
+              [respond, then = std::move(then)](const ServedModel& m, Result<PredictResult> r) {
+                if (!r.ok()) return respond(r.error());
+                auto vectors = Embeddings(*r);
+                if (!vectors.ok()) return respond(vectors.error());
+                then(m, std::move(*vectors));
+              });
+}
+
+http::AsyncHandler EmbedHandler(InferenceService* svc, ThreadPool* pool) {
+  return [svc, pool](Request& req, Responder respond) {
+    std::string model(req.Param("name"));
+    req.audit_resource = "model:" + model;
+    auto text = std::make_shared<std::string>(std::move(req.body));
+    const int64_t start_us = req.start_us ? req.start_us : SteadyNowUs();
+    Offload(pool, text->size(), [svc, model, text, start_us, respond] {
+      auto call = ParseEmbed(*text);
+      if (!call.ok()) return respond(call.error());
+      EmbedRows(svc, model, std::move(*call), respond,
+                [respond, start_us](const ServedModel& m, std::vector<std::vector<float>> vectors) {
+                  const int64_t dim = vectors.empty() ? 0 : static_cast<int64_t>(vectors[0].size());
+                  Json j = {{"embeddings", EmbeddingsJson(vectors)},
+                            {"dim", dim},
+                            {"model", m.name},
+                            {"model_version", m.version},
+                            {"latency_ms", static_cast<double>(SteadyNowUs() - start_us) / 1000.0}};
+                  respond(Response::Json(200, DumpJson(j)).With("X-Model-Version", std::to_string(m.version)));
+                });
+    }, respond);
+  };
+}
+
+Result<std::pair<SearchRequest, std::optional<EmbedCall>>> ParseSearch(const std::string& model,
+                                                                      const std::string& text) {
+  C19_ASSIGN_OR_RETURN(Json body, ParseJsonObject(text));
+  SearchRequest q;
+  q.model = model;
+  C19_ASSIGN_OR_RETURN(q.selector, Selector(body));
+  FieldReader r(body);
+  (void)r.OptValue("version");
+  (void)r.OptValue("stage");
+  if (auto d = r.OptString("dataset")) q.dataset = *d;
+  if (const Json* v = r.OptValue("dataset_version")) {
+    if (v->is_number_integer()) q.dataset_version = std::to_string(v->get<int64_t>());
+    else if (v->is_string()) q.dataset_version = v->get<std::string>();
+    else r.Fail("dataset_version", "dataset_version must be a number or a string");
+  }
+  if (auto k = r.OptInt("k", 1, 1000)) q.k = *k;
+  if (auto ef = r.OptInt("ef", 1, 10000)) q.ef = *ef;
+  if (auto b = r.OptBool("include_rows")) q.include_rows = *b;
+  const Json* vectors = r.OptValue("vectors");
+  const Json* instances = r.OptValue("instances");
+  const Json* inputs = r.OptValue("inputs");
+  (void)r.OptValue("priority");
+  (void)r.OptValue("timeout_ms");
+  C19_TRY(r.Finish());
+  if (q.dataset.empty()) return Error::Field("dataset", "dataset is required (a dataset id or name)");
+  const int given = (vectors ? 1 : 0) + (instances ? 1 : 0) + (inputs ? 1 : 0);
+  if (given != 1) return Error::Field("instances", "give exactly one of instances, inputs or vectors");
+  std::optional<EmbedCall> embed;
+  if (vectors) {
+    C19_ASSIGN_OR_RETURN(q.queries, Vectors(*vectors));
+  } else {
+    C19_ASSIGN_OR_RETURN(embed, ParseEmbed(text));
+  }
+  return std::make_pair(std::move(q), std::move(embed));
+}
+
+http::AsyncHandler SearchHandler(InferenceService* svc, EmbeddingSearch* search, ThreadPool* pool) {
+  return [svc, search, pool](Request& req, Responder respond) {
+    std::string model(req.Param("name"));
+    req.audit_resource = "model:" + model;
+    if (!req.principal.Has("datasets:read")) {
+      return respond(Error::PermissionDenied("searching a dataset needs datasets:read"));
+    }
+    auto text = std::make_shared<std::string>(std::move(req.body));
+    Offload(pool, text->size(), [svc, search, model, text, respond] {
+      auto parsed = ParseSearch(model, *text);
+      if (!parsed.ok()) return respond(parsed.error());
+      auto run = [search, respond](SearchRequest q) {
+        auto shared = std::make_shared<SearchRequest>(q);
+        search->Search(std::move(q), [shared, respond](Result<SearchResult> r) {
+          if (!r.ok()) return respond(r.error());
+          respond(Response::Json(200, DumpJson(SearchJson(*r, *shared))).With("X-Model-Version",
+                                                                                std::to_string(r->version)));
+        });
+      };
+      auto& [q, embed] = *parsed;
+      if (!embed) return run(std::move(q));
+      EmbedRows(svc, model, std::move(*embed), respond,
+                [run, q](const ServedModel& m, std::vector<std::vector<float>> vectors) mutable {
+                  q.version = m.version;  // the index must come from the version that embedded the queries
+                  q.queries = std::move(vectors);
+                  run(std::move(q));
+                });
+    }, respond);
+  };
+}
+
+}  // namespace
+
+Status RegisterEmbeddingRoutes(http::Router& router, InferenceService& service, EmbeddingSearch& search,
+                               ThreadPool& pool, const RouteOptions& options) {
+  C19_TRY(router.Add(MakeAsync("/api/v1/models/{name}/embed",
+                               "Embed rows with an embedding model (autoencoder): {instances | inputs, version? | "
+                               "stage?} → {embeddings, dim, model, model_version}",
+                               "inference", EmbedHandler(&service, &pool), options.max_request_bytes)));
+  C19_TRY(router.Add(MakeAsync("/api/v1/models/{name}/search",
+                               "Nearest rows of a dataset version in an embedding model's space (HNSW index built "
+                               "on first use): {dataset, dataset_version?, instances | inputs | vectors, k?, ef?, "
+                               "include_rows?, version? | stage?} → {results: [[{row, distance, record?}]]}",
+                               "inference", SearchHandler(&service, &search, &pool), options.max_request_bytes)));
+  return OkStatus();
+}
+
+namespace {
+
+// {prompt?, max_tokens?, temperature?, top_k?, seed?, version? | stage?} → the selector and the request;
+// the model checks the ranges (naming the field).
+Result<std::pair<std::string, ml::GenerateRequest>> ParseGenerate(const std::string& text) {
+  C19_ASSIGN_OR_RETURN(Json body, ParseJsonObject(text));
+  C19_ASSIGN_OR_RETURN(std::string selector, Selector(body));
+  FieldReader r(body);
+  r.Allow("version");
+  r.Allow("stage");
+  ml::GenerateRequest g;
+  g.prompt = r.OptString("prompt").value_or("");
+  if (auto v = r.OptInt("max_tokens")) g.max_tokens = *v;
+  if (auto v = r.OptNumber("temperature")) g.temperature = *v;
+  if (auto v = r.OptInt("top_k")) g.top_k = *v;
+  if (auto v = r.OptInt("seed", 0)) g.seed = static_cast<uint64_t>(*v);
+  C19_TRY(r.Finish());
+  return std::make_pair(std::move(selector), std::move(g));
+}
+
+// Generation runs on the blocking pool: it is one sequential loop per request, not a batch.
+http::Route GenerateRoute(InferenceService* svc) {
+  http::Route route = Make(
+      Method::kPost, "/api/v1/models/{name}/generate", "inference:predict",
+      "Continue a prompt with a generation model (char_rnn, char_transformer): {prompt, max_tokens?, temperature?, "
+      "top_k?, seed?, version? | stage?} → {text, tokens, model, version, latency_ms}",
+      "inference", [svc](Request& req) -> Result<Response> {
+        const int64_t start_us = req.start_us ? req.start_us : SteadyNowUs();
+        std::string name(req.Param("name"));
+        req.audit_resource = "model:" + name;
+        C19_ASSIGN_OR_RETURN(auto parsed, ParseGenerate(req.body));
+        C19_ASSIGN_OR_RETURN(auto done, svc->Generate(name, parsed.first, parsed.second));
+        const auto& [served, out] = done;
+        Json j = {{"text", out.text},
+                  {"tokens", out.tokens},
+                  {"model", served.name},
+                  {"version", served.version},
+                  {"latency_ms", static_cast<double>(SteadyNowUs() - start_us) / 1000.0}};
+        Response res = Response::Json(200, DumpJson(j));
+        res.With("X-Model-Version", std::to_string(served.version));
+        return res;
+      });
+  route.read_only = true;  // generation changes nothing: not audited
+  route.max_body = 256 << 10;
+  return route;
+}
+
+}  // namespace
+
 Status RegisterRoutes(http::Router& router, InferenceService& service, registry::Registry& registry,
                       ThreadPool& pool, const RouteOptions& options) {
   InferenceService* svc = &service;
@@ -360,6 +616,7 @@ Status RegisterRoutes(http::Router& router, InferenceService& service, registry:
   C19_TRY(router.Add(MakeAsync("/api/v1/models/{name}/versions/{version}/predict",
                                "Predict with one version (number, alias, latest, staging, production)", "inference",
                                PredictHandler(svc, workers, false), options.max_request_bytes)));
+  C19_TRY(router.Add(GenerateRoute(svc)));
 
   C19_TRY(router.Add(Make(Method::kGet, "/api/v1/deployments", "models:read",
                           "Deployments and models loaded for serving, with their versions, memory and queues",

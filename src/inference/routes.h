@@ -7,6 +7,7 @@
 #include "http/http.h"
 #include "inference/batch.h"
 #include "inference/inference.h"
+#include "inference/search.h"
 
 namespace c19ai {
 class ThreadPool;
@@ -28,5 +29,11 @@ Status RegisterRoutes(http::Router& router, InferenceService& service, registry:
 
 // Batch prediction jobs: submit, list, get, cancel, download the result.
 Status RegisterBatchRoutes(http::Router& router, BatchPredictions& batches);
+
+// Embedding models: POST /api/v1/models/{name}/embed (rows → vectors) and /search (nearest rows of a
+// dataset version).
+// Both read only (inference:predict); search also needs datasets:read. `pool` parses large bodies.
+Status RegisterEmbeddingRoutes(http::Router& router, InferenceService& service, EmbeddingSearch& search,
+                               ThreadPool& pool, const RouteOptions& options);
 
 }  // namespace c19ai::inference

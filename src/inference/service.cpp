@@ -325,6 +325,29 @@ class Service final : public InferenceService {
     });
   }
 
+  Result<std::pair<ServedModel, ml::GenerateOutput>> Generate(const std::string& model, const std::string& version,
+                                                              const ml::GenerateRequest& request) override {
+    C19_ASSIGN_OR_RETURN(auto lv, Ensure(model, version));
+    ml::Model& m = lv->batcher->direct_model();
+    ServedModel served{lv->model_name, lv->version, &m, lv->bundle};
+    if (m.BundleTask() != ml::Task::kGeneration) {
+      lv->metrics.rejected->Inc();
+      return Error::FailedPrecondition("model \"" + lv->model_name + "\" version " + std::to_string(lv->version) +
+                                       " does not generate text (train a char_rnn or char_transformer)");
+    }
+    lv->last_used_ms.store(clock_->NowMs(), std::memory_order_relaxed);
+    lv->requests.fetch_add(1, std::memory_order_relaxed);
+    const int64_t start = SteadyNowUs();
+    auto out = m.Generate(request);
+    lv->metrics.total_seconds->Observe(static_cast<double>(SteadyNowUs() - start) / 1e6);
+    if (!out.ok()) {
+      (out.error().code == ErrorCode::kInvalidArgument ? lv->metrics.rejected : lv->metrics.failed)->Inc();
+      return std::move(out).error();
+    }
+    lv->metrics.ok->Inc();
+    return std::make_pair(served, std::move(*out));
+  }
+
   // ---------------------------------------------------------------- deployments
 
   Result<DeploymentInfo> Deploy(const Principal& actor, const DeploymentSpec& in) override {

@@ -26,16 +26,25 @@ Result<std::unique_ptr<Model>> LoadTorchScript(std::string_view bytes, const Sig
 Result<std::unique_ptr<Model>> LoadOnnx(std::string_view bytes, const Signature& declared);
 Result<std::unique_ptr<Model>> LoadXgboost(std::string_view bytes, const Signature& declared);
 Result<std::unique_ptr<Model>> LoadBundle(std::string_view bytes);
+// char_rnn / char_transformer bundles (a Model that generates text).
+Result<std::unique_ptr<Model>> LoadCharModel(BundleManifest m, BundleWeights w);
 
 // Bundle inner models.
 Result<std::unique_ptr<DenseModel>> MakeTorchMlp(const BundleManifest& m, const BundleWeights& w, int64_t inputs,
                                                  int64_t outputs);
+// The encoder of an autoencoder bundle: [rows, inputs] → [rows, embedding_dim].
+Result<std::unique_ptr<DenseModel>> MakeTorchEncoder(const BundleManifest& m, const BundleWeights& w, int64_t inputs);
 Result<std::unique_ptr<DenseModel>> MakeXgboostDense(const std::string& booster_json, bool classifier);
 
 // Checks tensors against a signature: count, names (when given), datatypes and fixed dimensions.
 Status CheckInputs(const Signature& sig, const std::vector<Tensor>& inputs);
 // Zeros matching a signature's inputs, with every -1 dimension set to 1.
 std::vector<Tensor> ZeroInputs(const Signature& sig);
+
+// Length-prefixed byte strings, how checkpoints concatenate their parts; TakeBlob consumes one from
+// the front of `in` (unprocessable when truncated).
+void PutBlob(std::string& out, std::string_view blob);
+Result<std::string_view> TakeBlob(std::string_view& in);
 
 void InitTorch(int threads);
 void InitOpenCv(int threads);

@@ -472,7 +472,10 @@ Signature BundleSignature(const BundleManifest& m) {
       s.outputs.push_back({"cluster", DataType::kInt64, {-1}});
       s.outputs.push_back({"distances", DataType::kFp32, {-1, -1}});
       break;
-    case Task::kGeneration:
+    case Task::kGeneration:  // a prompt in, its continuation out (POST .../generate)
+      s.inputs.push_back({"prompt", DataType::kBytes, {-1}});
+      s.outputs.push_back({"text", DataType::kBytes, {-1}});
+      break;
     case Task::kEmbedding: s.outputs.push_back({"output", DataType::kFp32, {-1, -1}}); break;
   }
   return s;
@@ -560,6 +563,19 @@ class BundleModel final : public Model {
     return out;
   }
 
+  Result<std::vector<std::vector<float>>> Embed(const std::vector<Row>& rows) override {
+    if (m_.task != Task::kEmbedding) return Model::Embed(rows);
+    C19_ASSIGN_OR_RETURN(std::vector<float> x, Encode(m_.features, rows));
+    int64_t dim = 0;
+    C19_ASSIGN_OR_RETURN(std::vector<float> y,
+                         dense_->Run(x, static_cast<int64_t>(rows.size()), EncodedWidth(m_.features), dim));
+    std::vector<std::vector<float>> out(rows.size());
+    for (size_t r = 0; r < rows.size(); ++r) {
+      out[r].assign(y.begin() + static_cast<int64_t>(r) * dim, y.begin() + static_cast<int64_t>(r + 1) * dim);
+    }
+    return out;
+  }
+
  private:
   // Softmax of logits, or the booster's probabilities (a single value is P(class 1)).
   std::vector<double> ClassProbabilities(const float* v, int64_t width) const {
@@ -616,6 +632,10 @@ namespace internal {
 Result<std::unique_ptr<Model>> LoadBundle(std::string_view bytes) {
   C19_ASSIGN_OR_RETURN(auto parts, ReadBundle(bytes));
   auto& [m, w] = parts;
+  // Text models read characters, not feature rows.
+  if (m.architecture == "char_rnn" || m.architecture == "char_transformer") {
+    return LoadCharModel(std::move(m), std::move(w));
+  }
   const int64_t width = EncodedWidth(m.features);
   if (m.features.empty()) return Error::Unprocessable("bundle has no features");
   std::unique_ptr<DenseModel> dense;
@@ -627,6 +647,9 @@ Result<std::unique_ptr<Model>> LoadBundle(std::string_view bytes) {
     C19_ASSIGN_OR_RETURN(dense, MakeTorchMlp(m, w, width, outputs));
   } else if (m.architecture == "gbtree") {
     C19_ASSIGN_OR_RETURN(dense, MakeXgboostDense(w.xgboost_json, m.task == Task::kClassification));
+  } else if (m.architecture == "autoencoder") {
+    if (m.task != Task::kEmbedding) return Error::Unprocessable("an autoencoder bundle must have task embedding");
+    C19_ASSIGN_OR_RETURN(dense, MakeTorchEncoder(m, w, width));
   } else if (m.architecture == "kmeans") {
     if (w.centroids.empty() || w.centroids.size() % static_cast<size_t>(width) != 0) {
       return Error::Unprocessable("k-means bundle centroids do not match its features");

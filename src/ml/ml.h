@@ -165,6 +165,8 @@ Result<std::vector<float>> Encode(const std::vector<FeatureSpec>& features, cons
 //   mlp / autoencoder: LibTorch parameters (state dict) as written by the training module
 //   gbtree: an XGBoost booster (JSON)
 //   kmeans: centroids [k, width] row-major
+//   char_rnn / char_transformer: LibTorch parameters, and the vocabulary in `extra`
+//     ({"encoding": "utf8_codepoints", "unknown": 0, "characters": "<the characters of indices 1..>"})
 struct BundleWeights {
   std::string torch_state;        // serialised named tensors
   std::string xgboost_json;

@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <torch/script.h>
 
+#include <algorithm>
 #include <mutex>
 #include <sstream>
 
@@ -213,6 +214,40 @@ MlpImpl::MlpImpl(int64_t inputs, int64_t outputs, const MlpOptions& options) {
 
 torch::Tensor MlpImpl::forward(torch::Tensor x) { return layers_->forward(x); }
 
+Result<AutoencoderOptions> ParseAutoencoderOptions(std::string_view params_json) {
+  Json p = Json::parse(params_json, nullptr, false);
+  if (p.is_discarded() || !p.is_object()) return Error::Field("params", "model.params must be an object");
+  AutoencoderOptions o;
+  for (const auto& [key, value] : p.items()) {
+    if (key != "hidden" && key != "embedding_dim" && key != "activation" && key != "dropout" && key != "batch_norm" &&
+        key != "__plateau_metric") {
+      return Error::Field("params." + key, "unknown field params." + key +
+                                               " (autoencoder takes hidden, embedding_dim, activation, dropout, "
+                                               "batch_norm)");
+    }
+  }
+  if (p.contains("embedding_dim")) {
+    const Json& e = p["embedding_dim"];
+    if (!e.is_number_integer() || e.get<int64_t>() < 1 || e.get<int64_t>() > 4096) {
+      return Error::Field("params.embedding_dim", "embedding_dim must be an integer from 1 to 4096");
+    }
+    o.embedding_dim = e.get<int64_t>();
+    p.erase("embedding_dim");
+  }
+  if (p.contains("hidden") && p["hidden"].is_number_integer()) p["hidden"] = Json::array({p["hidden"]});
+  C19_ASSIGN_OR_RETURN(o.layers, ParseMlpOptions(p.dump()));
+  return o;
+}
+
+AutoencoderImpl::AutoencoderImpl(int64_t inputs, const AutoencoderOptions& options) {
+  MlpOptions mirrored = options.layers;
+  std::reverse(mirrored.hidden.begin(), mirrored.hidden.end());
+  encoder = register_module("encoder", Mlp(inputs, options.embedding_dim, options.layers));
+  decoder = register_module("decoder", Mlp(options.embedding_dim, inputs, mirrored));
+}
+
+torch::Tensor AutoencoderImpl::forward(torch::Tensor x) { return decoder->forward(encoder->forward(x)); }
+
 std::string SaveState(torch::nn::Module& module) {
   torch::serialize::OutputArchive archive;
   module.save(archive);
@@ -266,6 +301,19 @@ Result<std::unique_ptr<DenseModel>> MakeTorchMlp(const BundleManifest& m, const 
     return std::unique_ptr<DenseModel>(new TorchDense(std::move(net)));
   } catch (const c10::Error& e) {
     return Error::Unprocessable(std::string("mlp bundle: ") + e.what_without_backtrace());
+  }
+}
+
+Result<std::unique_ptr<DenseModel>> MakeTorchEncoder(const BundleManifest& m, const BundleWeights& w, int64_t inputs) {
+  auto options = ParseAutoencoderOptions(m.params_json);
+  if (!options.ok()) return Error::Unprocessable("bundle params: " + options.error().message);
+  if (w.torch_state.empty()) return Error::Unprocessable("autoencoder bundle has no weights");
+  try {
+    Autoencoder net(inputs, *options);
+    C19_TRY(LoadState(*net, w.torch_state));
+    return std::unique_ptr<DenseModel>(new TorchDense(net->encoder));  // the decoder is not served
+  } catch (const c10::Error& e) {
+    return Error::Unprocessable(std::string("autoencoder bundle: ") + e.what_without_backtrace());
   }
 }
 

@@ -34,6 +34,25 @@ class MlpImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Mlp);
 
+// An autoencoder: encoder Mlp(inputs → hidden… → embedding_dim) and decoder Mlp(embedding_dim →
+// reversed hidden… → inputs). The embedding is the encoder's (linear) output.
+struct AutoencoderOptions {
+  MlpOptions layers;  // hidden sizes of the encoder; the decoder mirrors them
+  int64_t embedding_dim = 8;
+};
+
+// Reads an autoencoder's params ({"hidden": [..] | n, "embedding_dim": n, "activation", "dropout",
+// "batch_norm"}); invalid_argument naming the field ("params.embedding_dim"), unknown fields too.
+Result<AutoencoderOptions> ParseAutoencoderOptions(std::string_view params_json);
+
+class AutoencoderImpl : public torch::nn::Module {
+ public:
+  AutoencoderImpl(int64_t inputs, const AutoencoderOptions& options);
+  torch::Tensor forward(torch::Tensor x);  // the reconstruction
+  Mlp encoder{nullptr}, decoder{nullptr};
+};
+TORCH_MODULE(Autoencoder);
+
 // A module's parameters and buffers as bytes (torch::save) and back. unprocessable when the bytes do
 // not fit the module (names or shapes differ).
 std::string SaveState(torch::nn::Module& module);

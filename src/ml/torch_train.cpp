@@ -1,6 +1,7 @@
 // The LibTorch MLP trainer: mini-batch epochs with the configured optimizer and schedule, Gaussian-noise
 // and mixup augmentation, validation metrics, and checkpoints that restore weights, optimizer moments,
-// learning rate and schedule exactly.
+// learning rate and schedule exactly. The same trainer fits autoencoders (task kEmbedding): the network
+// is then encoder + decoder and the targets are the inputs.
 
 #include <chrono>
 #include <cstring>
@@ -8,25 +9,20 @@
 #include <random>
 
 #include "common/json.h"
+#include "ml/internal.h"
 #include "ml/torch_nets.h"
 #include "ml/torch_optim.h"
 #include "ml/train.h"
 
 namespace c19ai::ml {
 
-namespace {
-
-using internal::Mlp;
-
-constexpr std::string_view kCheckpointMagic = "C19CKPT1";
-
-void PutBlob(std::string& out, std::string_view blob) {
+void internal::PutBlob(std::string& out, std::string_view blob) {
   uint64_t n = blob.size();
   out.append(reinterpret_cast<const char*>(&n), sizeof n);
   out.append(blob);
 }
 
-Result<std::string_view> TakeBlob(std::string_view& in) {
+Result<std::string_view> internal::TakeBlob(std::string_view& in) {
   uint64_t n = 0;
   if (in.size() < sizeof n) return Error::Unprocessable("checkpoint is truncated");
   std::memcpy(&n, in.data(), sizeof n);
@@ -36,6 +32,21 @@ Result<std::string_view> TakeBlob(std::string_view& in) {
   in.remove_prefix(n);
   return blob;
 }
+
+namespace {
+
+using internal::Autoencoder;
+using internal::Mlp;
+
+// The trained network: a classifier/regressor MLP or an autoencoder, behind one forward.
+struct Net {
+  std::shared_ptr<torch::nn::Module> module;
+  std::function<torch::Tensor(const torch::Tensor&)> forward;
+};
+using internal::PutBlob;
+using internal::TakeBlob;
+
+constexpr std::string_view kCheckpointMagic = "C19CKPT1";
 
 torch::Tensor ToTensor(const Matrix& m) {
   return torch::from_blob(const_cast<float*>(m.values.data()), {m.rows, m.cols}, torch::kFloat32).clone();
@@ -59,21 +70,27 @@ class TorchMlpTrainer final : public MlpTrainer {
     if (train_.x.rows == 0) return Error::InvalidArgument("the training split is empty");
     if (spec_.batch_size < 1) return Error::Field("batch_size", "batch_size must be at least 1");
     if (spec_.epochs < 1) return Error::Field("epochs", "epochs must be at least 1");
-    auto options = internal::ParseMlpOptions(spec_.params_json);
-    if (!options.ok()) return Named(options.error());
     classify_ = spec_.task == Task::kClassification;
+    autoencode_ = spec_.task == Task::kEmbedding;
+    if (autoencode_) {
+      auto options = internal::ParseAutoencoderOptions(spec_.params_json);
+      if (!options.ok()) return Named(options.error());
+      ae_options_ = *options;
+    } else {
+      auto options = internal::ParseMlpOptions(spec_.params_json);
+      if (!options.ok()) return Named(options.error());
+      options_ = *options;
+    }
     if (classify_ && spec_.classes < 2) return Error::Field("target", "classification needs at least two classes");
-    const int64_t outputs = classify_ ? spec_.classes : 1;
+    outputs_ = classify_ ? spec_.classes : 1;
     try {
       torch::manual_seed(spec_.seed);
-      options_ = *options;
-      outputs_ = outputs;
-      net_ = Mlp(train_.x.cols, outputs, *options);
+      net_ = MakeNet();
       Flatten();
       xt_ = ToTensor(train_.x);
       xv_ = ToTensor(val_.x);
-      yt_ = Targets(train_.y);
-      yv_ = Targets(val_.y);
+      yt_ = autoencode_ ? xt_ : Targets(train_.y);
+      yv_ = autoencode_ ? xv_ : Targets(val_.y);
       C19_ASSIGN_OR_RETURN(opt_, internal::MakeOptimizer(spec_.optimizer, {flat_}));
     } catch (const c10::Error& e) {
       return Error::InvalidArgument(std::string("cannot build the network: ") + e.what_without_backtrace());
@@ -111,7 +128,7 @@ class TorchMlpTrainer final : public MlpTrainer {
     C19_ASSIGN_OR_RETURN(std::string_view weights, TakeBlob(in));
     C19_ASSIGN_OR_RETURN(std::string_view optimizer, TakeBlob(in));
     C19_ASSIGN_OR_RETURN(std::string_view schedule, TakeBlob(in));
-    C19_TRY(internal::LoadState(*net_, weights));
+    C19_TRY(internal::LoadState(*net_.module, weights));
     Flatten();  // loading rebinds the parameters: make them views of the flat buffer again
     C19_TRY(internal::LoadOptimizer(*opt_, optimizer));
     C19_TRY(sched_->Restore(schedule));
@@ -123,20 +140,20 @@ class TorchMlpTrainer final : public MlpTrainer {
   // would write the whole buffer for each of them.
   std::string Weights() override {
     torch::NoGradGuard no_grad;
-    Mlp copy(train_.x.cols, outputs_, options_);
-    auto from = net_->parameters();
-    auto to = copy->parameters();
+    Net copy = MakeNet();
+    auto from = net_.module->parameters();
+    auto to = copy.module->parameters();
     for (size_t i = 0; i < from.size(); ++i) to[i].copy_(from[i]);
-    auto bfrom = net_->buffers();
-    auto bto = copy->buffers();
+    auto bfrom = net_.module->buffers();
+    auto bto = copy.module->buffers();
     for (size_t i = 0; i < bfrom.size(); ++i) bto[i].copy_(bfrom[i]);
-    return internal::SaveState(*copy);
+    return internal::SaveState(*copy.module);
   }
 
   std::vector<float> PredictValidation() override {
     torch::NoGradGuard no_grad;
-    net_->eval();
-    torch::Tensor out = Scores(net_->forward(xv_)).contiguous();
+    net_.module->eval();
+    torch::Tensor out = Scores(net_.forward(xv_)).contiguous();
     return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
   }
 
@@ -144,9 +161,19 @@ class TorchMlpTrainer final : public MlpTrainer {
   // Makes every parameter a view of one flat buffer and every gradient a view of one flat gradient,
   // so that the optimizer updates all weights with a handful of large element-wise operations
   // instead of a dozen small ones per layer (the same arithmetic, element by element).
+  // A fresh network of the spec's shape (weights as initialised by the current torch seed).
+  Net MakeNet() const {
+    if (autoencode_) {
+      Autoencoder ae(train_.x.cols, ae_options_);
+      return {ae.ptr(), [ae](const torch::Tensor& x) mutable { return ae->forward(x); }};
+    }
+    Mlp mlp(train_.x.cols, outputs_, options_);
+    return {mlp.ptr(), [mlp](const torch::Tensor& x) mutable { return mlp->forward(x); }};
+  }
+
   void Flatten() {
     torch::NoGradGuard no_grad;
-    auto params = net_->parameters();
+    auto params = net_.module->parameters();
     int64_t total = 0;
     for (const auto& p : params) total += p.numel();
     if (!flat_.defined()) {
@@ -171,9 +198,13 @@ class TorchMlpTrainer final : public MlpTrainer {
     return classify_ ? t.to(torch::kLong) : t.unsqueeze(1);
   }
 
-  // Class probabilities or values, as the metrics take them.
-  torch::Tensor Scores(const torch::Tensor& out) const { return classify_ ? torch::softmax(out, 1) : out.squeeze(1); }
+  // Class probabilities, values or reconstructions, as the metrics take them.
+  torch::Tensor Scores(const torch::Tensor& out) const {
+    if (autoencode_) return out;
+    return classify_ ? torch::softmax(out, 1) : out.squeeze(1);
+  }
 
+  // Cross-entropy, or MSE over every output (regression values, reconstructed features).
   torch::Tensor Loss(const torch::Tensor& out, const torch::Tensor& y) const {
     return classify_ ? torch::nn::functional::cross_entropy(out, y) : torch::mse_loss(out, y);
   }
@@ -194,7 +225,7 @@ class TorchMlpTrainer final : public MlpTrainer {
     torch::Tensor xs = xt_.index_select(0, perm);
     torch::Tensor ys = yt_.index_select(0, perm);
 
-    net_->train();
+    net_.module->train();
     auto t0 = std::chrono::steady_clock::now();
     double total = 0;
     double lr = sched_->lr();
@@ -213,10 +244,10 @@ class TorchMlpTrainer final : public MlpTrainer {
         double a = g(rng), b = g(rng);
         double lam = a + b > 0 ? a / (a + b) : 1.0;
         torch::Tensor other = torch::randperm(len, torch::kLong);
-        torch::Tensor out = net_->forward(lam * xb + (1 - lam) * xb.index_select(0, other));
+        torch::Tensor out = net_.forward(lam * xb + (1 - lam) * xb.index_select(0, other));
         loss = lam * Loss(out, yb) + (1 - lam) * Loss(out, yb.index_select(0, other));
       } else {
-        loss = Loss(net_->forward(xb), yb);
+        loss = Loss(net_.forward(xb), yb);
       }
       loss.backward();
       opt_->step();
@@ -243,16 +274,18 @@ class TorchMlpTrainer final : public MlpTrainer {
     s.samples_per_s = secs > 0 ? static_cast<double>(n) / secs : 0;
     {
       torch::NoGradGuard no_grad;
-      net_->eval();
+      net_.module->eval();
       const bool has_val = val_.x.rows > 0;
-      torch::Tensor out = net_->forward(has_val ? xv_ : xt_);
+      torch::Tensor out = net_.forward(has_val ? xv_ : xt_);
       const torch::Tensor& y = has_val ? yv_ : yt_;
       s.val_loss = Loss(out, y).item<double>();
-      torch::Tensor scores = Scores(out).contiguous();
-      std::vector<float> p(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
-      s.val_metrics = classify_ ? ClassificationMetrics(p, spec_.classes, has_val ? val_.y : train_.y)
-                                : RegressionMetrics(p, has_val ? val_.y : train_.y, spec_.target_scale,
-                                                    spec_.target_mean);
+      if (!autoencode_) {  // an autoencoder's metric is its reconstruction error, val_loss
+        torch::Tensor scores = Scores(out).contiguous();
+        std::vector<float> p(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
+        s.val_metrics = classify_ ? ClassificationMetrics(p, spec_.classes, has_val ? val_.y : train_.y)
+                                  : RegressionMetrics(p, has_val ? val_.y : train_.y, spec_.target_scale,
+                                                      spec_.target_mean);
+      }
     }
     double watched = s.val_loss;
     if (spec_.plateau_metric != "val_loss") {
@@ -267,8 +300,10 @@ class TorchMlpTrainer final : public MlpTrainer {
   MlpTrainSpec spec_;
   Split train_, val_;
   bool classify_ = true;
-  Mlp net_{nullptr};
+  bool autoencode_ = false;
+  Net net_;
   internal::MlpOptions options_;
+  internal::AutoencoderOptions ae_options_;
   int64_t outputs_ = 0;
   torch::Tensor flat_, flat_grad_;
   torch::Tensor xt_, yt_, xv_, yv_;
@@ -284,6 +319,12 @@ class TorchMlpTrainer final : public MlpTrainer {
 
 Status ValidateMlpParams(std::string_view params_json) {
   auto options = internal::ParseMlpOptions(params_json);
+  if (!options.ok()) return Named(options.error());
+  return OkStatus();
+}
+
+Status ValidateAutoencoderParams(std::string_view params_json) {
+  auto options = internal::ParseAutoencoderOptions(params_json);
   if (!options.ok()) return Named(options.error());
   return OkStatus();
 }

@@ -34,10 +34,12 @@ struct Split {
   std::vector<float> y;
 };
 
+// Task kEmbedding trains an autoencoder instead: encoder MLP → embedding_dim → mirrored decoder, with
+// the inputs as targets (MSE reconstruction; the splits carry no y). Everything else is shared.
 struct MlpTrainSpec {
-  Task task = Task::kClassification;  // classification | regression
+  Task task = Task::kClassification;  // classification | regression | embedding (autoencoder)
   int64_t classes = 0;                // classification: number of classes
-  std::string params_json = "{}";     // hidden, activation, dropout, batch_norm
+  std::string params_json = "{}";     // hidden, activation, dropout, batch_norm (+ embedding_dim)
   OptimizerSpec optimizer;
   SchedulerSpec scheduler;
   std::string plateau_metric = "val_loss";  // what reduce_on_plateau watches: val_loss or the val metric
@@ -80,6 +82,9 @@ bool HigherIsBetter(std::string_view metric);
 // Checks an mlp's params (hidden, activation, dropout, batch_norm); invalid_argument naming
 // "model.params.<field>".
 Status ValidateMlpParams(std::string_view params_json);
+// The same for an autoencoder's params (hidden as a list or one size, embedding_dim, activation,
+// dropout, batch_norm); unknown fields are refused.
+Status ValidateAutoencoderParams(std::string_view params_json);
 
 class MlpTrainer {
  public:
@@ -102,6 +107,94 @@ class MlpTrainer {
   // Predictions of the current weights on the validation split (probabilities or values).
   virtual std::vector<float> PredictValidation() = 0;
 };
+
+// ---------------------------------------------------------------- character-level language models
+
+// The text of a char_rnn (GRU) or char_transformer (causal Transformer encoder) model. The vocabulary
+// is the set of Unicode code points of the training text (UTF-8; an invalid byte reads as U+FFFD),
+// sorted, after index 0, the unknown symbol that characters outside it map to.
+struct CharTrainSpec {
+  std::string architecture = "char_rnn";  // char_rnn | char_transformer
+  std::string params_json = "{}";         // hidden, layers, seq_len, heads, dropout, embedding_dim
+  OptimizerSpec optimizer;
+  SchedulerSpec scheduler;
+  int64_t epochs = 20;
+  int64_t batch_size = 32;  // windows of seq_len characters per step
+  uint64_t seed = 42;
+  bool shuffle = true;
+};
+
+// Checks a char model's params and fills in the defaults: the params the bundle records.
+// invalid_argument naming "model.params.<field>" (unknown fields too).
+Result<std::string> ResolveCharModelParams(std::string_view architecture, std::string_view params_json);
+
+// Trains next-character prediction (cross-entropy) on windows of seq_len characters: an epoch is
+// (characters / seq_len) windows starting at positions drawn from (seed, epoch) (shuffle off: the
+// consecutive windows in order). Gradients are clipped at norm 1. The validation text is read in
+// consecutive windows; val_metrics carry "perplexity" = exp(val_loss).
+class CharTrainer {
+ public:
+  // invalid_argument naming the field (model.params.*, optimizer.*, target when the text is too short).
+  static Result<std::unique_ptr<CharTrainer>> Create(const CharTrainSpec& spec, std::string_view train_text,
+                                                     std::string_view validation_text);
+  virtual ~CharTrainer() = default;
+
+  // One epoch, then the validation loss (the training text's when the validation text has fewer than
+  // two characters). `cancelled` is polled between batches: aborted, the epoch not counted.
+  virtual Result<EpochStats> RunEpoch(const std::function<bool()>& cancelled) = 0;
+  virtual int64_t epochs_done() const = 0;
+  // Weights, optimizer state, schedule, epoch and vocabulary; Restore refuses another vocabulary
+  // (failed_precondition) or bytes that are not a checkpoint (unprocessable).
+  virtual std::string Checkpoint() = 0;
+  virtual Status Restore(std::string_view checkpoint) = 0;
+  // The bundle's parts: torch_state, extra (the vocabulary) and params_json (defaults filled in).
+  virtual std::string Weights() = 0;
+  virtual std::string Vocabulary() const = 0;
+  virtual std::string ParamsJson() const = 0;
+  virtual int64_t vocabulary_size() const = 0;  // with the unknown symbol
+};
+
+// ---------------------------------------------------------------- k-means (Lloyd's algorithm)
+
+struct KMeansSpec {
+  int64_t k = 8;
+  std::string init = "k-means++";  // k-means++ (greedy, as scikit-learn) | random (k distinct rows)
+  int64_t max_iter = 300;          // per run
+  double tol = 1e-4;  // stop when the squared centroid shift is below tol × the mean feature variance
+  int64_t n_init = 1;  // runs from different seeds; the lowest inertia wins
+  uint64_t seed = 42;
+  int threads = 1;     // threads of the assignment step
+};
+
+// Validates a kmeans params object ({k, init, max_iter, tol, n_init}) into a spec; invalid_argument
+// naming "model.params.<field>".
+Status ParseKMeansParams(std::string_view params_json, KMeansSpec& spec);
+
+struct KMeansIteration {
+  int64_t run = 0, iteration = 0;  // 1-based
+  double inertia = 0;              // of the assignment to the centroids before this iteration's update
+  double shift = 0;                // squared centroid shift of the update
+};
+struct KMeansResult {
+  std::vector<float> centroids;  // [k, cols] row-major
+  std::vector<int32_t> labels;   // per training row
+  double inertia = 0;            // sum of squared distances to the nearest centroid
+  int64_t iterations = 0;        // of the best run
+  int64_t best_run = 0;
+  bool stopped = false;          // on_iteration answered false
+};
+
+// invalid_argument when k exceeds the rows (naming "model.params.k"). `on_iteration` sees every
+// iteration of every run and answers false to stop.
+Result<KMeansResult> TrainKMeans(const KMeansSpec& spec, const Matrix& x,
+                                 const std::function<bool(const KMeansIteration&)>& on_iteration = {});
+// Nearest centroid of each row; `inertia` (optional) receives the sum of squared distances.
+std::vector<int32_t> NearestCentroids(const Matrix& x, const std::vector<float>& centroids, int threads = 1,
+                                      double* inertia = nullptr);
+// Mean silhouette coefficient (Euclidean, as scikit-learn's silhouette_score) over at most `max_rows`
+// rows sampled with `seed` (all rows when fewer). 0 when fewer than two clusters are present.
+double Silhouette(const Matrix& x, const std::vector<int32_t>& labels, int64_t max_rows = 5000, uint64_t seed = 42,
+                  int threads = 1);
 
 struct GbtreeSpec {
   Task task = Task::kClassification;

@@ -44,7 +44,7 @@ Status CheckKMeansParams(const Json& params);
 Status CheckCharModelParams(const std::string& architecture, const Json& params);
 Status CheckAutoencoderParams(const Json& params);
 
-// Epochs the progress bar counts (k-means: max_iter).
+// Epochs the progress bar counts (k-means: max_iter × n_init iterations).
 int64_t PlannedEpochs(const JobSpec& spec);
 
 // aborted("stopped") when should_stop() turned true.

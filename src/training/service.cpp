@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "common/ids.h"
 #include "common/log.h"
@@ -26,7 +28,7 @@ using storage::Namespace;
 constexpr std::string_view kJobColumns =
     "id, name, experiment, status, spec, dataset_id, dataset_sha256, epoch, epochs, progress, metric, best_metric, "
     "best_epoch, best_metrics, model_name, model_version, error, cancel_requested, attempts, created_by, "
-    "created_by_id, created_at, started_at, finished_at";
+    "created_by_id, created_at, started_at, finished_at, model_object";
 
 Job JobFromRow(const db::Row& r) {
   Job j;
@@ -56,6 +58,7 @@ Job JobFromRow(const db::Row& r) {
   j.created_at_ms = r.Int(21);
   j.started_at_ms = r.OptInt(22);
   j.finished_at_ms = r.OptInt(23);
+  j.model_object = r.Text(24);
   return j;
 }
 
@@ -104,6 +107,11 @@ class Service final : public TrainingService {
       : db_(db), storage_(storage), queue_(queue), registry_(registry), datasets_(datasets), o_(o) {}
 
   Result<Job> Submit(const Principal& actor, const JobSpec& spec) override {
+    C19_ASSIGN_OR_RETURN(db::Rows archived, db_.Query("SELECT archived FROM training_experiments WHERE name = ?",
+                                                      {spec.experiment}));
+    if (!archived.empty() && archived[0].Bool(0)) {
+      return Error::FailedPrecondition("experiment \"" + spec.experiment + "\" is archived; unarchive it to add runs");
+    }
     C19_ASSIGN_OR_RETURN(validation::Dataset d, datasets_.Get(spec.dataset));
     bool has_target = spec.target.empty();
     for (const auto& c : d.columns) has_target = has_target || c.name == spec.target;
@@ -188,7 +196,10 @@ class Service final : public TrainingService {
     C19_ASSIGN_OR_RETURN(Job j, Get(id));
     if (n == 0) return Error::FailedPrecondition("training job " + id + " already ended (" + j.status + ")");
     Log(id, "info", "cancel requested by " + actor.username);
-    if (queued) Event(j, events::kTrainingJobCancelled, Json::object());
+    if (queued) {
+      Event(j, events::kTrainingJobCancelled, Json::object());
+      if (observer_) observer_->JobFinished(j);
+    }
     return j;
   }
 
@@ -279,6 +290,7 @@ class Service final : public TrainingService {
     int64_t last_poll = 0;
     auto should_stop = [&]() -> bool {
       if (stopping()) return true;
+      if (StopReason(j.id)) return true;
       int64_t t = o_.clock->NowMs();
       if (t - last_poll >= 500) {
         last_poll = t;
@@ -289,6 +301,11 @@ class Service final : public TrainingService {
     };
     Status st = Execute(j, should_stop);
     const int64_t end = o_.clock->NowMs();
+    const std::optional<std::string> stop_reason = StopReason(j.id);
+    {
+      std::lock_guard lock(stop_mu_);
+      stop_reasons_.erase(j.id);
+    }
     if (st.ok()) {
       (void)db_.Exec("UPDATE training_jobs SET status = 'succeeded', progress = 1, finished_at = ? WHERE id = ?",
                      {end, j.id});
@@ -297,13 +314,17 @@ class Service final : public TrainingService {
                                                              std::to_string(*j.model_version)
                                                        : std::string()));
       Event(j, events::kTrainingJobSucceeded, Json::object());
+      if (observer_) observer_->JobFinished(j);
       return OkStatus();
     }
-    if (cancelled) {
-      (void)db_.Exec("UPDATE training_jobs SET status = 'cancelled', finished_at = ? WHERE id = ?", {end, j.id});
+    if (cancelled || (stop_reason && !stopping())) {
+      (void)db_.Exec("UPDATE training_jobs SET status = 'cancelled', error = ?, finished_at = ? WHERE id = ?",
+                     {stop_reason.value_or(""), end, j.id});
       C19_ASSIGN_OR_RETURN(j, Get(j.id));
-      Log(j.id, "info", "cancelled at epoch " + std::to_string(j.epoch));
-      Event(j, events::kTrainingJobCancelled, Json::object());
+      Log(j.id, "info", (stop_reason && !cancelled ? *stop_reason : std::string("cancelled")) + " at epoch " +
+                            std::to_string(j.epoch));
+      Event(j, events::kTrainingJobCancelled, stop_reason ? Json{{"reason", *stop_reason}} : Json::object());
+      if (observer_) observer_->JobFinished(j);
       return OkStatus();
     }
     if (stopping()) {
@@ -316,6 +337,7 @@ class Service final : public TrainingService {
     C19_ASSIGN_OR_RETURN(j, Get(j.id));
     Log(j.id, "error", "failed: " + st.error().message);
     Event(j, events::kTrainingJobFailed, Json{{"error", st.error().message}});
+    if (observer_) observer_->JobFinished(j);
     return OkStatus();  // the failure is the job's outcome, not a reason to redeliver
   }
 
@@ -374,6 +396,12 @@ class Service final : public TrainingService {
                    "best_metrics = ? WHERE id = ?",
                    {j.epoch, j.epochs, j.progress, j.best_metric, j.best_epoch, j.best_metrics.dump(), j.id});
     Event(j, events::kTrainingJobProgress, StatsJson(s));
+    if (observer_) {
+      if (auto reason = observer_->StopAfterEpoch(j, s.epoch)) {
+        std::lock_guard lock(stop_mu_);
+        stop_reasons_[j.id] = *reason;
+      }
+    }
     std::string line = "epoch " + std::to_string(s.epoch) + "/" + std::to_string(total) + " train_loss " +
                        FormatDouble(s.train_loss) + " val_loss " + FormatDouble(s.val_loss);
     for (const auto& [k, v] : s.val_metrics) line += " " + k + " " + FormatDouble(v);
@@ -610,30 +638,64 @@ class Service final : public TrainingService {
     metrics["best_epoch"] = best.epoch;
     manifest.metrics_json = metrics.dump();
     manifest.library_versions_json = Json{{"c19ai_bundle", 1}}.dump();
+    std::string bytes = ml::WriteBundle(manifest, weights);
+    // Kept whether or not it is registered now: a sweep (or a user) may register it later.
+    const std::string key = "training/" + j.id + "/model.c19b";
+    auto src = storage::StringSource(bytes);
+    storage::PutOptions po;
+    po.created_by = j.created_by;
+    po.content_type = "application/octet-stream";
+    po.metadata = {{"training_job", j.id}};
+    C19_TRY(storage_.Put(Namespace::kCheckpoints, key, *src, po));
+    C19_TRY(db_.Exec("UPDATE training_jobs SET model_object = ? WHERE id = ?", {key, j.id}));
+    j.model_object = key;
     if (j.spec.register_model.empty()) return OkStatus();
-    return Register(j, manifest, weights, metrics);
+    return Register(j, j.spec.register_model, manifest, std::move(bytes), metrics);
   }
 
-  Status Register(Job& j, const ml::BundleManifest& manifest, const ml::BundleWeights& weights, const Json& metrics) {
+  Result<Job> RegisterModel(const Principal& actor, const std::string& id, const std::string& model_name) override {
+    C19_ASSIGN_OR_RETURN(Job j, Get(id));
+    if (j.status != "succeeded" || j.model_object.empty()) {
+      return Error::FailedPrecondition("training job " + id + " has no model to register (it is " + j.status + ")");
+    }
+    C19_ASSIGN_OR_RETURN(auto src, storage_.Open(Namespace::kCheckpoints, j.model_object, {}, /*verify=*/true));
+    C19_ASSIGN_OR_RETURN(std::string bytes, storage::ReadAll(*src, size_t{4} << 30));
+    C19_ASSIGN_OR_RETURN(auto bundle, ml::ReadBundle(bytes));
+    Json metrics = Json::parse(bundle.first.metrics_json, nullptr, false);
+    if (!metrics.is_object()) metrics = Json::object();
+    j.created_by = actor.username;  // the version's author is who registers it
+    j.created_by_id = actor.user_id;
+    C19_TRY(Register(j, model_name, bundle.first, std::move(bytes), metrics));
+    Log(j.id, "info", "registered as " + j.model_name + " v" + std::to_string(*j.model_version) + " by " +
+                          actor.username);
+    return Get(id);
+  }
+
+  void SetObserver(JobObserver* observer) override { observer_ = observer; }
+
+  Status Register(Job& j, const std::string& model_name, const ml::BundleManifest& manifest, std::string bytes,
+                  const Json& metrics) {
     const JobSpec& spec = j.spec;
     Principal actor;
     actor.user_id = j.created_by_id;
     actor.username = j.created_by;
     actor.internal = true;
-    auto model = registry_.GetModel(spec.register_model);
+    auto model = registry_.GetModel(model_name);
     if (!model.ok()) {
       if (model.error().code != ErrorCode::kNotFound) return std::move(model).error();
       registry::ModelSpec ms;
-      ms.name = spec.register_model;
+      ms.name = model_name;
       ms.model_type = spec.model_type;
       ms.framework = spec.framework;
       ms.description = "Trained by C19 AI (" + spec.architecture +
                        (spec.target.empty() ? std::string(")") : " on " + spec.target + ")");
       model = registry_.CreateModel(actor, ms);
-      if (!model.ok() && model.error().code == ErrorCode::kAlreadyExists) model = registry_.GetModel(spec.register_model);
+      if (!model.ok() && model.error().code == ErrorCode::kAlreadyExists) model = registry_.GetModel(model_name);
       if (!model.ok()) return std::move(model).error();
     }
-    std::string bytes = ml::WriteBundle(manifest, weights);
+    if (model->model_type != spec.model_type) {
+      return Error::Field("model_name", "model " + model->name + " is a " + model->model_type + " model");
+    }
     registry::VersionSpec vs;
     vs.framework = spec.framework;
     vs.signature = ml::BundleSignature(manifest);
@@ -665,6 +727,16 @@ class Service final : public TrainingService {
     return OkStatus();
   }
 
+  std::optional<std::string> StopReason(const std::string& id) {
+    std::lock_guard lock(stop_mu_);
+    auto it = stop_reasons_.find(id);
+    if (it == stop_reasons_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  JobObserver* observer_ = nullptr;
+  std::mutex stop_mu_;
+  std::map<std::string, std::string> stop_reasons_;  // job → why the observer stopped it
   db::Database& db_;
   storage::StorageService& storage_;
   queue::Queue& queue_;

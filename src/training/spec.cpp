@@ -194,6 +194,17 @@ Result<JobSpec> ParseJobSpec(const Json& body) {
   if (auto v = r.OptBool("shuffle")) s.shuffle = *v;
   if (auto v = r.OptInt("threads", 1, 64)) s.threads = static_cast<int>(*v);
   if (auto v = r.OptInt("log_every_steps", 0, 1'000'000)) s.log_every_steps = *v;
+  if (const Json* t = r.OptObject("tags")) {
+    if (t->size() > 50) r.Fail("tags", "at most 50 tags");
+    for (const auto& [k, v] : t->items()) {
+      if (k.empty() || k.size() > 100) r.Fail("tags." + k, "a tag name is 1 to 100 characters");
+      else if (!v.is_string() || v.get_ref<const std::string&>().size() > 500) {
+        r.Fail("tags." + k, "a tag value is a string of at most 500 characters");
+      } else {
+        s.tags[k] = v.get<std::string>();
+      }
+    }
+  }
   if (!r.ok()) return std::move(r.Finish()).error();
 
   const Json* model = r.OptObject("model");
@@ -372,6 +383,7 @@ Json SpecToJson(const JobSpec& s) {
     j["early_stopping"] = {{"metric", s.early_stopping_metric}, {"patience", s.patience}, {"min_delta", s.min_delta}};
   }
   if (!s.register_model.empty()) j["register"] = {{"model_name", s.register_model}};
+  j["tags"] = s.tags;
   return j;
 }
 
