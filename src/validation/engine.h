@@ -46,6 +46,9 @@ class RecordReader {
   virtual int64_t bytes_read() const = 0;
   // The cell's hash and numeric value (batched readers computed them already, on another thread).
   virtual uint64_t hash(size_t i) const { return Hash64(cell(i)); }
+  // The current record's cells at once, when the reader holds them as views (CSV: an empty view is
+  // null, nothing is absent); nullptr otherwise. Valid until the next call to Next().
+  virtual const std::vector<std::string_view>* views() const { return nullptr; }
   virtual bool number(size_t i, double& out) const { return ParseFloat(cell(i), out); }
 };
 

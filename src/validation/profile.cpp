@@ -235,8 +235,9 @@ class FlatCounts {
     return entries_;
   }
   void Reset(std::vector<std::pair<uint64_t, TopEntry>> keep) {
-    entries_.clear();
-    slots_.clear();
+    // Give the memory back: a column past kExactDistinct keeps at most a few hundred values.
+    std::vector<std::pair<uint64_t, TopEntry>>().swap(entries_);
+    std::vector<Slot>().swap(slots_);
     mask_ = 0;
     for (auto& [h, e] : keep) Insert(h, std::move(e));
   }

@@ -62,6 +62,7 @@ class CsvReader final : public RecordReader {
   std::string_view cell(size_t i) const override { return i < views_.size() ? views_[i] : std::string_view(); }
   bool is_null(size_t i) const override { return i >= views_.size() || views_[i].empty(); }
   bool absent(size_t) const override { return false; }
+  const std::vector<std::string_view>* views() const override { return &views_; }
   int64_t record() const override { return record_; }
   int64_t line() const override { return line_; }
   int64_t bytes_read() const override { return consumed_ + pos_; }

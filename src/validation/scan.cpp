@@ -12,7 +12,7 @@ namespace c19ai::validation::internal {
 
 namespace {
 
-constexpr size_t kBatchRecords = 8192;
+constexpr size_t kBatchRecords = 2048;  // ~0.75 MB per batch on a 10-column file; a few in flight
 constexpr size_t kMaxQueued = 4;
 
 // Records copied out of a reader: cells in one arena, per-row flags and positions.
@@ -22,7 +22,6 @@ struct Batch {
   struct Cell {
     uint32_t offset, length;
     bool null, absent;
-    uint64_t hash;
   };
   std::vector<Cell> cells;
   std::vector<size_t> row_start, row_cells;
@@ -37,17 +36,23 @@ struct Batch {
     line.clear();
     bytes.clear();
   }
+  // Copies the reader's current record. The reading thread also parses and validates, so it does no
+  // more than copy: hashing and number parsing happen on the profiling thread.
   void Add(const RecordReader& r) {
     size_t n = r.columns().size();
     row_start.push_back(cells.size());
     row_cells.push_back(n);
-    for (size_t i = 0; i < n; ++i) {
-      std::string_view v = r.cell(i);
-      Cell c{static_cast<uint32_t>(arena.size()), static_cast<uint32_t>(v.size()), r.is_null(i), r.absent(i), 0};
-      // Computed here, on the reading thread, to balance the profiler's work between the two cores.
-      if (!c.null) c.hash = Hash64(v);
-      cells.push_back(c);
-      arena.append(v);
+    if (const auto* views = r.views(); views && views->size() == n) {
+      for (std::string_view v : *views) {
+        cells.push_back({static_cast<uint32_t>(arena.size()), static_cast<uint32_t>(v.size()), v.empty(), false});
+        arena.append(v);
+      }
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        std::string_view v = r.cell(i);
+        cells.push_back({static_cast<uint32_t>(arena.size()), static_cast<uint32_t>(v.size()), r.is_null(i), r.absent(i)});
+        arena.append(v);
+      }
     }
     record.push_back(r.record());
     line.push_back(r.line());
@@ -76,7 +81,6 @@ class BatchRow final : public RecordReader {
   int64_t record() const override { return b_.record[row_]; }
   int64_t line() const override { return b_.line[row_]; }
   int64_t bytes_read() const override { return b_.bytes[row_]; }
-  uint64_t hash(size_t i) const override { return i < n_ ? b_.cells[first_ + i].hash : 0; }
 
  private:
   const Batch& b_;
