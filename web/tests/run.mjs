@@ -14,8 +14,8 @@
 // model registration, version upload and tag edit, stage promotion / alias / integrity check / rollback,
 // deployment with batching settings, playground prediction and live charts, training, experiments and sweeps
 // (a sweep started from the form, followed live, its runs compared, the experiment archived), the playground for
-// k-means (cluster and distances, the V2 protocol) and an autoencoder (embed, nearest-row search), char_rnn generation
-// with a seed (when the server has /generate), inline record validation, a Great Expectations import and a background
+// k-means (trained from the form; cluster and distances, the V2 protocol) and an autoencoder (from the form; embed,
+// nearest-row search), char_rnn (from the form) generation with a seed (when the server has /generate), inline record validation, a Great Expectations import and a background
 // validation run, registry retention and replications, admin screens (users, roles, audit,
 // system), account (API key), a viewer's restricted view with a password change, two-factor setup and a TOTP
 // sign-in, narrow layout, keyboard-only use, undeploy. Every screenshot also runs an axe-core accessibility check.
@@ -752,20 +752,6 @@ await journey('experiments and sweeps: register a model, sweep from the form (fi
   await page.getByTestId('experiment-blobs').waitFor({ state: 'detached' });
 });
 
-/** Submits a training job through the API and waits until it succeeded (the new model types have no form yet). */
-async function trainAndWait(spec) {
-  const r = await apiCall(adminToken, 'POST', '/api/v1/training/jobs', spec);
-  expect(r.status === 202 || r.status === 201, `training job accepted (${r.status} ${JSON.stringify(r.json)})`);
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const j = await apiCall(adminToken, 'GET', `/api/v1/training/jobs/${r.json.id}`);
-    if (j.json.status === 'succeeded') return j.json;
-    expect(!['failed', 'cancelled'].includes(j.json.status), `training job ${spec.name}: ${j.json.status} ${j.json.error ?? ''}`);
-    expect(Date.now() < deadline, `training job ${spec.name} finished in time`);
-    await sleep(250);
-  }
-}
-
 /** Uploads a fixture as a dataset through the API unless that name exists. */
 async function ensureDataset(name, file) {
   const have = await apiCall(adminToken, 'GET', `/api/v1/datasets/${name}`);
@@ -785,16 +771,56 @@ await journey('playground: k-means cluster with distances, V2 protocol, autoenco
   await page.getByLabel('Dataset name', { exact: true }).first().fill('points');
   await page.getByRole('button', { name: 'Upload dataset' }).click();
   await page.getByRole('heading', { name: 'Dataset points v1' }).waitFor();
-  await trainAndWait({
-    name: 'points-kmeans', dataset: 'points', exclude: ['kind'],
-    model: { model_type: 'clustering', architecture: 'kmeans', params: { k: 3, n_init: 2 } },
-    register: { model_name: 'points-clusters' },
-  });
-  await trainAndWait({
-    name: 'points-ae', dataset: 'points', exclude: ['kind'],
-    model: { model_type: 'embedding', architecture: 'autoencoder', params: { hidden: [8], embedding_dim: 2 } },
-    epochs: 3, batch_size: 16, register: { model_name: 'points-embed' },
-  });
+  // k-means from the training form: no target field, its own params and metrics; a bad k is named next to it.
+  await page.getByRole('link', { name: 'Train a model' }).click();
+  await page.getByRole('heading', { name: 'New training job' }).waitFor();
+  const jobForm = page.locator('.card', { hasText: 'New training job' });
+  await page.getByLabel('Model', { exact: true }).selectOption('kmeans');
+  await expectText(page.getByTestId('model-type'), /clustering \(framework kmeans\)/, 'k-means sets the model type and framework');
+  expect((await page.getByLabel('Target column').count()) === 0, 'k-means has no target field');
+  expect((await page.getByLabel('Learning rate', { exact: true }).count()) === 0, 'k-means has no optimizer');
+  expect((await page.getByLabel('Gaussian noise').count()) === 0, 'augmentation is for the MLP only');
+  const kmMetrics = await page.getByLabel('Validation metric').locator('option').allInnerTexts();
+  expect(JSON.stringify(kmMetrics) === '["silhouette","inertia"]', `k-means metrics (got ${JSON.stringify(kmMetrics)})`);
+  await page.getByLabel('Job name').fill('points-kmeans');
+  await page.getByLabel('Leave out kind').check();
+  await page.getByLabel('Clusters (k)').fill('5000');
+  await page.getByLabel('Runs (n_init)').fill('2');
+  await page.getByLabel('Model name').fill('points-clusters');
+  await screenshot('training-form-kmeans');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  await expectText(jobForm.locator('.field', { hasText: 'Clusters (k)' }).locator('.field-error'), /k must be/, 'the API error is shown next to k');
+  await page.getByLabel('Clusters (k)').fill('3');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  await page.getByRole('heading', { name: 'Training points-kmeans' }).waitFor();
+  await page.getByTestId('job-status').getByText('succeeded').waitFor({ timeout: 120_000 });
+  await expectText(page.getByTestId('job-model'), /points-clusters v1/, 'the k-means model is registered');
+  {
+    const jobs = await apiCall(adminToken, 'GET', '/api/v1/training/jobs?limit=100');
+    const spec = (jobs.json.items ?? []).find((j) => j.name === 'points-kmeans')?.spec ?? {};
+    expect(spec.model?.architecture === 'kmeans' && spec.model?.model_type === 'clustering' && !spec.target, `k-means spec (got ${JSON.stringify(spec.model)}, target ${JSON.stringify(spec.target)})`);
+    expect(JSON.stringify(spec.exclude) === '["kind"]' && spec.model?.params?.k === 3 && spec.model?.params?.n_init === 2, `k-means params and exclude (got ${JSON.stringify(spec.model?.params)}, ${JSON.stringify(spec.exclude)})`);
+  }
+  // The autoencoder from the form too: torch sections, no target, val_loss only.
+  await go('/training?dataset=points');
+  await page.getByRole('heading', { name: 'New training job' }).waitFor();
+  await page.getByLabel('Model', { exact: true }).selectOption('autoencoder');
+  await expectText(page.getByTestId('model-type'), /embedding \(framework torch\)/, 'the autoencoder sets the model type and framework');
+  expect((await page.getByLabel('Target column').count()) === 0, 'the autoencoder has no target field');
+  expect((await page.getByLabel('Gaussian noise').count()) === 0, 'augmentation is for the MLP only');
+  const aeMetrics = await page.getByLabel('Validation metric').locator('option').allInnerTexts();
+  expect(JSON.stringify(aeMetrics) === '["val_loss"]', `autoencoder metrics (got ${JSON.stringify(aeMetrics)})`);
+  await page.getByLabel('Job name').fill('points-ae');
+  await page.getByLabel('Leave out kind').check();
+  await page.getByLabel('Hidden layers').fill('8');
+  await page.getByLabel('Embedding size').fill('2');
+  await page.getByLabel('Epochs', { exact: true }).fill('3');
+  await page.getByLabel('Batch size').fill('16');
+  await page.getByLabel('Model name').fill('points-embed');
+  await page.getByRole('button', { name: 'Start training' }).click();
+  await page.getByRole('heading', { name: 'Training points-ae' }).waitFor();
+  await page.getByTestId('job-status').getByText('succeeded').waitFor({ timeout: 120_000 });
+  await expectText(page.getByTestId('job-model'), /points-embed v1/, 'the autoencoder model is registered');
 
   // k-means: the predicted cluster and the distance to each centroid.
   await go('/playground?model=points-clusters');
@@ -848,11 +874,39 @@ const generation = await apiCall(adminToken, 'GET', '/api/v1/openapi.json');
 if (generation.json && generation.json.paths && generation.json.paths['/api/v1/models/{name}/generate']) {
   await journey('playground: char_rnn generation, the same seed gives the same text', async () => {
     await ensureDataset('lines', 'lines.csv');
-    await trainAndWait({
-      name: 'lines-rnn', dataset: 'lines', target: 'text',
-      model: { model_type: 'generation', framework: 'torch', architecture: 'char_rnn', params: { hidden: 32, layers: 1, seq_len: 16, embedding_dim: 8 } },
-      epochs: 2, batch_size: 16, register: { model_name: 'lines-rnn' },
-    });
+    // char_rnn from the training form: the text column, its params and metrics; a bad sequence length named next to it.
+    await go('/training?dataset=lines');
+    await page.getByRole('heading', { name: 'New training job' }).waitFor();
+    const jobForm = page.locator('.card', { hasText: 'New training job' });
+    await page.getByLabel('Model', { exact: true }).selectOption('char_rnn');
+    await expectText(page.getByTestId('model-type'), /generation \(framework torch\)/, 'char_rnn sets the model type and framework');
+    expect((await page.getByLabel('Text column').inputValue()) === 'text', 'the text column is the target');
+    expect((await page.getByLabel('Attention heads').count()) === 0, 'heads are for the transformer only');
+    expect((await page.getByLabel('Gaussian noise').count()) === 0, 'augmentation is for the MLP only');
+    const genMetrics = await page.getByLabel('Validation metric').locator('option').allInnerTexts();
+    expect(JSON.stringify(genMetrics) === '["val_loss","perplexity"]', `generation metrics (got ${JSON.stringify(genMetrics)})`);
+    await page.getByLabel('Job name').fill('lines-rnn');
+    await page.getByLabel('Hidden size').fill('32');
+    await page.getByLabel('Layers', { exact: true }).fill('1');
+    await page.getByLabel('Embedding size').fill('8');
+    await page.getByLabel('Sequence length').fill('1');
+    await page.getByLabel('Epochs', { exact: true }).fill('2');
+    await page.getByLabel('Batch size').fill('16');
+    await page.getByLabel('Validation metric').selectOption('perplexity');
+    await page.getByLabel('Model name').fill('lines-rnn');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await expectText(jobForm.locator('.field', { hasText: 'Sequence length' }).locator('.field-error'), /seq_len/, 'the API error is shown next to the sequence length');
+    await page.getByLabel('Sequence length').fill('16');
+    await screenshot('training-form-char-rnn');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await page.getByRole('heading', { name: 'Training lines-rnn' }).waitFor();
+    await page.getByTestId('job-status').getByText('succeeded').waitFor({ timeout: 180_000 });
+    await expectText(page.getByTestId('job-model'), /lines-rnn v1/, 'the char_rnn model is registered');
+    {
+      const jobs = await apiCall(adminToken, 'GET', '/api/v1/training/jobs?limit=100');
+      const spec = (jobs.json.items ?? []).find((j) => j.name === 'lines-rnn')?.spec ?? {};
+      expect(spec.target === 'text' && spec.model?.architecture === 'char_rnn' && spec.model?.params?.seq_len === 16, `char_rnn spec (got ${JSON.stringify(spec)})`);
+    }
     await go('/playground?model=lines-rnn');
     await page.getByLabel('Version', { exact: true }).selectOption('latest');
     await page.getByLabel('Prompt', { exact: true }).fill('the ');

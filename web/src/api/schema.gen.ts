@@ -2514,17 +2514,18 @@ export interface components {
             experiment?: string;
             /** @description dataset id, name (latest version) or name@version */
             dataset: string;
-            target: string;
+            /** @description the column to predict (classification, regression) or the text column (generation); left out for clustering and embedding */
+            target?: string;
             features?: string[];
             exclude?: string[];
             model: {
                 /** @enum {string} */
-                model_type?: "classification" | "regression";
+                model_type?: "classification" | "regression" | "clustering" | "generation" | "embedding";
                 /** @enum {string} */
-                framework?: "torch" | "xgboost";
+                framework?: "torch" | "xgboost" | "kmeans";
                 /** @enum {string} */
-                architecture?: "mlp" | "gbtree";
-                /** @description mlp: hidden, activation, dropout, batch_norm; gbtree: num_rounds, max_depth, eta, subsample, colsample_bytree, min_child_weight, lambda */
+                architecture?: "mlp" | "gbtree" | "kmeans" | "char_rnn" | "char_transformer" | "autoencoder";
+                /** @description mlp: hidden, activation, dropout, batch_norm; gbtree: num_rounds, max_depth, eta, subsample, colsample_bytree, min_child_weight, lambda; kmeans: k, init, max_iter, tol, n_init; char_rnn: hidden, layers, seq_len, embedding_dim, dropout; char_transformer: hidden, layers, seq_len, heads, dropout; autoencoder: hidden, embedding_dim, activation, dropout */
                 params?: Record<string, unknown>;
             };
             optimizer?: {
@@ -2613,6 +2614,10 @@ export interface components {
              * @default 0
              */
             log_every_steps?: number;
+            /** @description run tags, filterable as tag.<key> in experiments */
+            tags?: {
+                [key: string]: string;
+            };
         };
         TrainingJob: {
             id?: string;

@@ -156,11 +156,47 @@ export function TrainingPage() {
   );
 }
 
-type Architecture = 'mlp' | 'gbtree';
+type Architecture = 'mlp' | 'gbtree' | 'kmeans' | 'autoencoder' | 'char_rnn' | 'char_transformer';
+type ModelType = 'classification' | 'regression' | 'clustering' | 'embedding' | 'generation';
 type Spec = Schemas['TrainingJobSpec'];
 type OptimizerType = NonNullable<NonNullable<Spec['optimizer']>['type']>;
 type SchedulerType = NonNullable<NonNullable<Spec['scheduler']>['type']>;
 type Activation = 'relu' | 'tanh' | 'gelu';
+type KMeansInit = 'k-means++' | 'random';
+
+/** What each architecture trains (as the server's spec check has it): its framework, model types (the first is
+ * the default) and whether it reads a target column. */
+const ARCHITECTURES: Record<Architecture, { label: string; framework: string; types: ModelType[]; target: boolean }> = {
+  mlp: { label: 'neural network (MLP, PyTorch)', framework: 'torch', types: ['classification', 'regression'], target: true },
+  gbtree: { label: 'gradient-boosted trees (XGBoost)', framework: 'xgboost', types: ['classification', 'regression'], target: true },
+  kmeans: { label: 'k-means clustering', framework: 'kmeans', types: ['clustering'], target: false },
+  autoencoder: { label: 'autoencoder embeddings (PyTorch)', framework: 'torch', types: ['embedding'], target: false },
+  char_rnn: { label: 'character RNN text generator (GRU, PyTorch)', framework: 'torch', types: ['generation'], target: true },
+  char_transformer: { label: 'character Transformer text generator (PyTorch)', framework: 'torch', types: ['generation'], target: true },
+};
+
+/** The validation metrics of each model type, the default first. */
+const METRICS: Record<ModelType, string[]> = {
+  classification: ['accuracy', 'f1_macro', 'log_loss'],
+  regression: ['r2', 'rmse', 'mae'],
+  clustering: ['silhouette', 'inertia'],
+  embedding: ['val_loss'],
+  generation: ['val_loss', 'perplexity'],
+};
+
+/** The request fields this form shows, most specific first (a server error naming one is shown next to it). */
+const FORM_FIELDS = [
+  'name', 'experiment', 'dataset', 'target', 'exclude', 'model.architecture', 'model.model_type',
+  'model.params.hidden', 'model.params.activation', 'model.params.dropout', 'model.params.num_rounds', 'model.params.max_depth',
+  'model.params.eta', 'model.params.k', 'model.params.init', 'model.params.max_iter', 'model.params.n_init',
+  'model.params.embedding_dim', 'model.params.layers', 'model.params.heads', 'model.params.seq_len',
+  'optimizer.type', 'optimizer', 'scheduler', 'epochs', 'batch_size', 'validation.split', 'validation.metric',
+  'early_stopping.patience', 'augmentation.gaussian_noise', 'augmentation.mixup_alpha', 'register.model_name',
+];
+
+function numbers(list: string): number[] {
+  return list.split(',').map((x) => Number(x.trim())).filter((x) => x > 0);
+}
 
 function SubmitJob({ initialDataset }: { initialDataset: string }) {
   const datasets = useAsync((signal) => api.get('/api/v1/datasets', { signal, query: { limit: 200 } }), []);
@@ -172,46 +208,88 @@ function SubmitJob({ initialDataset }: { initialDataset: string }) {
   }, [items]);
   const [dataset, setDataset] = useState(initialDataset);
   const chosen = latest.find((d) => d.name === dataset || d.id === dataset) ?? latest[0];
-  const columns = (chosen?.columns ?? []).map((c) => c.name ?? '');
+  const columnInfo = chosen?.columns ?? [];
+  const columns = columnInfo.map((c) => c.name ?? '');
+  const [arch, setArch] = useState<Architecture>('mlp');
+  const a = ARCHITECTURES[arch];
+  const torch = a.framework === 'torch';
   const [target, setTarget] = useState('');
-  const tgt = columns.includes(target) ? target : columns[columns.length - 1] ?? '';
+  // Default target: the last column; for text generation the last text column.
+  const textColumns = columnInfo.filter((c) => /^(string|text|str|utf8|categorical)$/i.test(c.type ?? '')).map((c) => c.name ?? '');
+  const defaultTarget = (a.types[0] === 'generation' ? textColumns[textColumns.length - 1] : undefined) ?? columns[columns.length - 1] ?? '';
+  const tgt = a.target ? (columns.includes(target) ? target : defaultTarget) : '';
+  const [excluded, setExcluded] = useState<string[]>([]);
+  const exclude = excluded.filter((c) => columns.includes(c) && c !== tgt);
   const [name, setName] = useState('');
   const [experiment, setExperiment] = useState('default');
-  const [modelType, setModelType] = useState<'classification' | 'regression'>('classification');
-  const [arch, setArch] = useState<Architecture>('mlp');
+  const [task, setTask] = useState<ModelType>('classification');
+  const modelType = a.types.includes(task) ? task : a.types[0];
+  const [metric, setMetric] = useState('');
+  const metricValue = METRICS[modelType].includes(metric) ? metric : METRICS[modelType][0];
   const [hidden, setHidden] = useState('64, 32');
+  const [aeHidden, setAeHidden] = useState('32, 16');
   const [activation, setActivation] = useState<Activation>('relu');
   const [dropout, setDropout] = useState('0.1');
   const [rounds, setRounds] = useState('50');
   const [depth, setDepth] = useState('4');
   const [eta, setEta] = useState('0.3');
+  const [k, setK] = useState('3');
+  const [init, setInit] = useState<KMeansInit>('k-means++');
+  const [maxIter, setMaxIter] = useState('300');
+  const [nInit, setNInit] = useState('10');
+  const [embeddingDim, setEmbeddingDim] = useState('2');
+  const [charHidden, setCharHidden] = useState('128');
+  const [layers, setLayers] = useState('2');
+  const [seqLen, setSeqLen] = useState('64');
+  const [charEmbedding, setCharEmbedding] = useState('64');
+  const [heads, setHeads] = useState('4');
+  const [charDropout, setCharDropout] = useState('0');
   const [optimizer, setOptimizer] = useState<OptimizerType>('adam');
   const [lr, setLr] = useState('0.01');
   const [scheduler, setScheduler] = useState<SchedulerType | 'none'>('none');
   const [epochs, setEpochs] = useState('30');
   const [batch, setBatch] = useState('32');
+  const [noise, setNoise] = useState('0');
+  const [mixup, setMixup] = useState('0');
   const [split, setSplit] = useState('0.2');
   const [early, setEarly] = useState(true);
   const [patience, setPatience] = useState('5');
   const [register, setRegister] = useState(true);
   const [modelName, setModelName] = useState('');
   const action = useAction();
+  const fe = action.fieldError;
+
+  function params(): Record<string, unknown> {
+    switch (arch) {
+      case 'mlp':
+        return { hidden: numbers(hidden), activation, dropout: Number(dropout) };
+      case 'gbtree':
+        return { num_rounds: Number(rounds), max_depth: Number(depth), eta: Number(eta) };
+      case 'kmeans':
+        return { k: Number(k), init, max_iter: Number(maxIter), n_init: Number(nInit) };
+      case 'autoencoder':
+        return { hidden: numbers(aeHidden), embedding_dim: Number(embeddingDim), activation };
+      case 'char_rnn':
+        return { hidden: Number(charHidden), layers: Number(layers), seq_len: Number(seqLen), embedding_dim: Number(charEmbedding), dropout: Number(charDropout) };
+      case 'char_transformer':
+        return { hidden: Number(charHidden), layers: Number(layers), heads: Number(heads), seq_len: Number(seqLen), dropout: Number(charDropout) };
+    }
+  }
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     if (!chosen) return;
     const jobName = name.trim() || `${chosen.name}-${arch}`;
-    const params =
-      arch === 'mlp'
-        ? { hidden: hidden.split(',').map((x) => Number(x.trim())).filter((x) => x > 0), activation, dropout: Number(dropout) }
-        : { num_rounds: Number(rounds), max_depth: Number(depth), eta: Number(eta) };
-    const body: Schemas['TrainingJobSpec'] = {
+    const augment = arch === 'mlp' && (Number(noise) > 0 || Number(mixup) > 0);
+    // The generated request type predates the unsupervised and text architectures (and an optional target).
+    const body = {
       name: jobName,
       experiment: experiment.trim() || 'default',
       dataset: chosen.id ?? '',
-      target: tgt,
-      model: { model_type: modelType, framework: arch === 'mlp' ? 'torch' : 'xgboost', architecture: arch, params },
-      ...(arch === 'mlp'
+      ...(a.target ? { target: tgt } : {}),
+      ...(exclude.length > 0 ? { exclude } : {}),
+      model: { model_type: modelType, framework: a.framework, architecture: arch, params: params() },
+      ...(torch
         ? {
             optimizer: { type: optimizer, lr: Number(lr) },
             ...(scheduler !== 'none' ? { scheduler: { type: scheduler } } : {}),
@@ -219,14 +297,16 @@ function SubmitJob({ initialDataset }: { initialDataset: string }) {
             batch_size: Number(batch),
           }
         : {}),
-      validation: { split: Number(split), metric: modelType === 'classification' ? 'accuracy' : 'r2' },
-      ...(early && arch === 'mlp' ? { early_stopping: { metric: 'val_loss', patience: Number(patience), min_delta: 0 } } : {}),
+      ...(augment ? { augmentation: { gaussian_noise: Number(noise), mixup_alpha: Number(mixup) } } : {}),
+      validation: { split: Number(split), metric: metricValue },
+      ...(early && torch ? { early_stopping: { metric: 'val_loss', patience: Number(patience), min_delta: 0 } } : {}),
       ...(register ? { register: { model_name: modelName.trim() || `${chosen.name}-model` } } : {}),
-    };
-    const job = await action.run(() => api.post('/api/v1/training/jobs', { body }));
+    } as unknown as Spec;
+    const job = await action.run(() => api.post('/api/v1/training/jobs', { body }), undefined, FORM_FIELDS);
     if (job) navigate(`/training/${seg(job.id ?? '')}`);
   }
 
+  const featureColumns = columns.filter((c) => c !== tgt);
   return (
     <Card title="New training job">
       <AsyncView state={datasets} isEmpty={() => latest.length === 0} empty="Upload a dataset first (Datasets).">
@@ -236,60 +316,155 @@ function SubmitJob({ initialDataset }: { initialDataset: string }) {
               label="Dataset"
               value={chosen?.name ?? ''}
               onChange={setDataset}
+              error={fe('dataset')}
               options={latest.map((d) => ({ value: d.name ?? '', label: `${d.name} (v${d.version}, ${d.rows} rows)` }))}
             />
-            <SelectField label="Target column" value={tgt} onChange={setTarget} options={columns} />
-            <SelectField<'classification' | 'regression'> label="Task" value={modelType} onChange={setModelType} options={['classification', 'regression']} />
             <SelectField<Architecture>
               label="Model"
               value={arch}
               onChange={setArch}
-              options={[
-                { value: 'mlp', label: 'neural network (MLP, PyTorch)' },
-                { value: 'gbtree', label: 'gradient-boosted trees (XGBoost)' },
-              ]}
+              error={fe('model.architecture')}
+              options={(Object.keys(ARCHITECTURES) as Architecture[]).map((v) => ({ value: v, label: ARCHITECTURES[v].label }))}
             />
-            <TextField label="Job name" value={name} onChange={setName} placeholder={chosen ? `${chosen.name}-${arch}` : ''} />
-            <TextField label="Experiment" value={experiment} onChange={setExperiment} />
-            {arch === 'mlp' ? (
+            {a.types.length > 1 ? (
+              <SelectField<ModelType> label="Task" value={modelType} onChange={setTask} options={a.types} error={fe('model.model_type')} />
+            ) : (
+              <p className="muted" data-testid="model-type">
+                {`Task: ${modelType} (framework ${a.framework})`}
+              </p>
+            )}
+            {a.target ? (
+              <SelectField
+                label={modelType === 'generation' ? 'Text column' : 'Target column'}
+                value={tgt}
+                onChange={setTarget}
+                options={columns}
+                error={fe('target')}
+                hint={modelType === 'generation' ? 'its rows, joined by line breaks, are the text to learn' : undefined}
+              />
+            ) : (
+              <p className="muted">{`${arch === 'kmeans' ? 'k-means' : 'An autoencoder'} learns without a target column.`}</p>
+            )}
+            <TextField label="Job name" value={name} onChange={setName} placeholder={chosen ? `${chosen.name}-${arch}` : ''} error={fe('name')} />
+            <TextField label="Experiment" value={experiment} onChange={setExperiment} error={fe('experiment')} />
+            {modelType !== 'generation' && featureColumns.length > 0 && (
+              <fieldset className="fieldset" aria-describedby={fe('exclude') ? 'exclude-error' : undefined}>
+                <legend>Columns left out of the features</legend>
+                {featureColumns.map((c) => (
+                  <CheckField
+                    key={c}
+                    label={`Leave out ${c}`}
+                    checked={exclude.includes(c)}
+                    onChange={(on) => setExcluded((x) => (on ? [...x.filter((y) => y !== c), c] : x.filter((y) => y !== c)))}
+                  />
+                ))}
+                {fe('exclude') && (
+                  <small id="exclude-error" className="field-error">
+                    {fe('exclude')}
+                  </small>
+                )}
+              </fieldset>
+            )}
+            {arch === 'mlp' && (
               <fieldset className="fieldset">
-                <legend>Network and optimizer</legend>
-                <TextField label="Hidden layers" value={hidden} onChange={setHidden} hint="sizes, comma separated" />
-                <SelectField<Activation> label="Activation" value={activation} onChange={setActivation} options={['relu', 'tanh', 'gelu']} />
-                <TextField label="Dropout" type="number" step="any" min={0} max={0.9} value={dropout} onChange={setDropout} />
+                <legend>Network</legend>
+                <TextField label="Hidden layers" value={hidden} onChange={setHidden} hint="sizes, comma separated" error={fe('model.params.hidden')} />
+                <SelectField<Activation> label="Activation" value={activation} onChange={setActivation} options={['relu', 'tanh', 'gelu']} error={fe('model.params.activation')} />
+                <TextField label="Dropout" type="number" step="any" min={0} max={0.9} value={dropout} onChange={setDropout} error={fe('model.params.dropout')} />
+              </fieldset>
+            )}
+            {arch === 'gbtree' && (
+              <fieldset className="fieldset">
+                <legend>Boosting</legend>
+                <TextField label="Rounds" type="number" min={1} value={rounds} onChange={setRounds} error={fe('model.params.num_rounds')} />
+                <TextField label="Max depth" type="number" min={1} value={depth} onChange={setDepth} error={fe('model.params.max_depth')} />
+                <TextField label="Learning rate (eta)" type="number" step="any" value={eta} onChange={setEta} error={fe('model.params.eta')} />
+              </fieldset>
+            )}
+            {arch === 'kmeans' && (
+              <fieldset className="fieldset">
+                <legend>Clustering</legend>
+                <TextField label="Clusters (k)" type="number" min={1} value={k} onChange={setK} error={fe('model.params.k')} />
+                <SelectField<KMeansInit> label="Initialisation" value={init} onChange={setInit} options={['k-means++', 'random']} error={fe('model.params.init')} />
+                <TextField label="Max iterations" type="number" min={1} value={maxIter} onChange={setMaxIter} error={fe('model.params.max_iter')} />
+                <TextField label="Runs (n_init)" type="number" min={1} value={nInit} onChange={setNInit} hint="the run with the lowest inertia wins" error={fe('model.params.n_init')} />
+              </fieldset>
+            )}
+            {arch === 'autoencoder' && (
+              <fieldset className="fieldset">
+                <legend>Encoder</legend>
+                <TextField label="Hidden layers" value={aeHidden} onChange={setAeHidden} hint="sizes, comma separated; the decoder mirrors them" error={fe('model.params.hidden')} />
+                <TextField label="Embedding size" type="number" min={1} value={embeddingDim} onChange={setEmbeddingDim} error={fe('model.params.embedding_dim')} />
+                <SelectField<Activation> label="Activation" value={activation} onChange={setActivation} options={['relu', 'tanh', 'gelu']} error={fe('model.params.activation')} />
+              </fieldset>
+            )}
+            {(arch === 'char_rnn' || arch === 'char_transformer') && (
+              <fieldset className="fieldset">
+                <legend>{arch === 'char_rnn' ? 'Recurrent network' : 'Transformer'}</legend>
+                <TextField
+                  label="Hidden size"
+                  type="number"
+                  min={1}
+                  value={charHidden}
+                  onChange={setCharHidden}
+                  hint={arch === 'char_transformer' ? 'a multiple of the heads' : undefined}
+                  error={fe('model.params.hidden')}
+                />
+                <TextField label="Layers" type="number" min={1} value={layers} onChange={setLayers} error={fe('model.params.layers')} />
+                {arch === 'char_rnn' ? (
+                  <TextField label="Embedding size" type="number" min={1} value={charEmbedding} onChange={setCharEmbedding} error={fe('model.params.embedding_dim')} />
+                ) : (
+                  <TextField label="Attention heads" type="number" min={1} value={heads} onChange={setHeads} error={fe('model.params.heads')} />
+                )}
+                <TextField label="Sequence length" type="number" min={1} value={seqLen} onChange={setSeqLen} hint="characters per training window" error={fe('model.params.seq_len')} />
+                <TextField label="Dropout" type="number" step="any" min={0} max={0.9} value={charDropout} onChange={setCharDropout} error={fe('model.params.dropout')} />
+              </fieldset>
+            )}
+            {torch && (
+              <fieldset className="fieldset">
+                <legend>Optimizer</legend>
                 <SelectField<OptimizerType>
                   label="Optimizer"
                   value={optimizer}
                   onChange={setOptimizer}
                   options={['adam', 'adamw', 'sgd', 'rmsprop', 'adagrad', 'adadelta']}
+                  error={fe('optimizer.type')}
                 />
-                <TextField label="Learning rate" type="number" step="any" value={lr} onChange={setLr} />
+                <TextField label="Learning rate" type="number" step="any" value={lr} onChange={setLr} error={fe('optimizer')} />
                 <SelectField<SchedulerType | 'none'>
                   label="Schedule"
                   value={scheduler}
                   onChange={setScheduler}
                   options={['none', 'cosine_annealing', 'step', 'exponential', 'reduce_on_plateau', 'one_cycle']}
+                  error={fe('scheduler')}
                 />
-                <TextField label="Epochs" type="number" min={1} value={epochs} onChange={setEpochs} />
-                <TextField label="Batch size" type="number" min={1} value={batch} onChange={setBatch} />
+                <TextField label="Epochs" type="number" min={1} value={epochs} onChange={setEpochs} error={fe('epochs')} />
+                <TextField label="Batch size" type="number" min={1} value={batch} onChange={setBatch} error={fe('batch_size')} />
                 <CheckField label="Stop early when the validation loss stalls" checked={early} onChange={setEarly} />
-                {early && <TextField label="Patience (epochs)" type="number" min={1} value={patience} onChange={setPatience} />}
-              </fieldset>
-            ) : (
-              <fieldset className="fieldset">
-                <legend>Boosting</legend>
-                <TextField label="Rounds" type="number" min={1} value={rounds} onChange={setRounds} />
-                <TextField label="Max depth" type="number" min={1} value={depth} onChange={setDepth} />
-                <TextField label="Learning rate (eta)" type="number" step="any" value={eta} onChange={setEta} />
+                {early && <TextField label="Patience (epochs)" type="number" min={1} value={patience} onChange={setPatience} error={fe('early_stopping.patience')} />}
               </fieldset>
             )}
-            <TextField label="Validation split" type="number" step="any" min={0.05} max={0.5} value={split} onChange={setSplit} />
+            {arch === 'mlp' && (
+              <fieldset className="fieldset">
+                <legend>Augmentation</legend>
+                <TextField label="Gaussian noise" type="number" step="any" min={0} value={noise} onChange={setNoise} hint="standard deviation; 0 is none" error={fe('augmentation.gaussian_noise')} />
+                <TextField label="Mixup alpha" type="number" step="any" min={0} value={mixup} onChange={setMixup} hint="0 is none" error={fe('augmentation.mixup_alpha')} />
+              </fieldset>
+            )}
+            <TextField label="Validation split" type="number" step="any" min={0.01} max={0.9} value={split} onChange={setSplit} error={fe('validation.split')} />
+            <SelectField label="Validation metric" value={metricValue} onChange={setMetric} options={METRICS[modelType]} error={fe('validation.metric')} />
             <CheckField label="Register the best model" checked={register} onChange={setRegister} />
             {register && (
-              <TextField label="Model name" value={modelName} onChange={setModelName} placeholder={chosen ? `${chosen.name}-model` : ''} />
+              <TextField
+                label="Model name"
+                value={modelName}
+                onChange={setModelName}
+                placeholder={chosen ? `${chosen.name}-model` : ''}
+                error={fe('register.model_name')}
+              />
             )}
             <div className="form-actions">
-              <Button type="submit" kind="primary" pending={action.pending} disabled={!tgt}>
+              <Button type="submit" kind="primary" pending={action.pending} disabled={a.target && !tgt}>
                 Start training
               </Button>
             </div>
