@@ -73,7 +73,7 @@ Result<Trained> TrainKMeans(RunContext& ctx) {
                         {"val_inertia", val_inertia},
                         {"iterations", static_cast<double>(r.iterations)},
                         {"k", static_cast<double>(k.k)}};
-  ctx.record(t.best, total, true);
+  ctx.record(t.best, step, true);  // converged: the iterations run are the whole job
   ctx.log("info", "best of " + std::to_string(k.n_init) + " run(s): run " + std::to_string(r.best_run) + " after " +
                       std::to_string(r.iterations) + " iterations, inertia " + std::to_string(r.inertia) +
                       ", silhouette " + std::to_string(silhouette) + " (" + std::to_string(silhouette_s) + " s)");

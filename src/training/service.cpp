@@ -387,7 +387,9 @@ class Service final : public TrainingService {
     j.progress = total > 0 ? std::min(1.0, static_cast<double>(s.epoch) / static_cast<double>(total)) : 0;
     if (best) {
       auto it = s.val_metrics.find(j.metric);
-      j.best_metric = it != s.val_metrics.end() ? std::optional<double>(it->second) : std::nullopt;
+      j.best_metric = j.metric == "val_loss"           ? std::optional<double>(s.val_loss)
+                      : it != s.val_metrics.end() ? std::optional<double>(it->second)
+                                                  : std::nullopt;
       j.best_epoch = s.epoch;
       j.best_metrics = s.val_metrics;
       j.best_metrics["val_loss"] = s.val_loss;

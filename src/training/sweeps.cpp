@@ -372,18 +372,29 @@ class Sweeps final : public SweepService {
     auto sweep = Get(trial->first);
     if (!sweep.ok() || !sweep->spec.median_stopping || epoch < sweep->spec.grace_epochs) return std::nullopt;
     const SweepSpec& spec = sweep->spec;
-    // Running averages of the objective up to this epoch of the other trials that got this far.
+    // Running averages of the objective up to this epoch of the other trials that got this far: one
+    // query over the sweep's trials' metrics rows.
+    auto rows = db_.Query("SELECT m.job_id, m.epoch, m.train_loss, m.val_loss, m.metrics FROM training_metrics m JOIN "
+                          "training_sweep_trials t ON t.job_id = m.job_id WHERE t.sweep_id = ? AND m.epoch <= ? "
+                          "ORDER BY m.job_id, m.epoch",
+                          {sweep->id, epoch});
+    if (!rows.ok()) return std::nullopt;
     std::vector<double> averages;
     std::optional<double> mine;
-    for (const auto& t : sweep->trials) {
-      if (t.job_id.empty()) continue;
-      auto points = jobs_.Metrics(t.job_id);
-      if (!points.ok()) continue;
+    size_t i = 0;
+    while (i < rows->size()) {
+      const std::string run = (*rows)[i].Text(0);
       double sum = 0, best = spec.maximize ? -INFINITY : INFINITY;
       int64_t n = 0;
       bool reached = false;
-      for (const auto& p : *points) {
-        if (p.epoch > epoch) continue;
+      for (; i < rows->size() && (*rows)[i].Text(0) == run; ++i) {
+        const db::Row& r = (*rows)[i];
+        MetricPoint p;
+        p.epoch = r.Int(1);
+        p.train_loss = r.Double(2);
+        p.val_loss = r.Double(3);
+        p.metrics = Json::parse(r.Text(4), nullptr, false);
+        if (!p.metrics.is_object()) p.metrics = Json::object();
         double v = ObjectiveOf(p, spec.metric);
         if (std::isnan(v)) continue;
         sum += v;
@@ -392,7 +403,7 @@ class Sweeps final : public SweepService {
         reached = reached || p.epoch == epoch;
       }
       if (!reached || n == 0) continue;
-      if (t.job_id == job.id) mine = best;
+      if (run == job.id) mine = best;
       else averages.push_back(sum / static_cast<double>(n));
     }
     if (!mine || static_cast<int64_t>(averages.size()) < spec.min_trials) return std::nullopt;

@@ -55,7 +55,11 @@ class Unsupervised(unittest.TestCase):
 
     def test_kmeans_registers_inertia_and_silhouette_and_predicts_clusters(self):
         self.assertEqual(self.kmeans["status"], "succeeded", self.kmeans)
+        # Converged before max_iter x n_init: the job still ends at 100 %, its best metric the silhouette.
+        self.assertEqual((self.kmeans["progress"], self.kmeans["epoch"]), (1.0, self.kmeans["epochs"]))
+        self.assertEqual(self.kmeans["best"]["metric"], "silhouette")
         v = self.s.call("GET", "/api/v1/models/iris-clusters/versions/1", self.admin).json()
+        self.assertEqual(self.kmeans["best"]["value"], v["metrics"]["silhouette"])
         self.assertGreater(v["metrics"]["inertia"], 0)
         # Standardised iris with k = 3: scikit-learn's inertia is 139.8 on all 150 rows; on the 80 %
         # training split it is proportionally smaller. Silhouette of three iris clusters ≈ 0.46.
@@ -80,6 +84,7 @@ class Unsupervised(unittest.TestCase):
         v = self.s.call("GET", "/api/v1/models/iris-embed/versions/1", self.admin).json()
         self.assertIn("val_loss", v["metrics"])
         self.assertLess(v["metrics"]["val_loss"], 0.5)  # standardised features: 1.0 is knowing nothing
+        self.assertEqual((self.ae["best"]["metric"], self.ae["best"]["value"]), ("val_loss", v["metrics"]["val_loss"]))
         r = self.s.call("POST", "/api/v1/models/iris-embed/embed", self.admin,
                         {"instances": [self.instance(0), self.instance(1), self.instance(100)], "version": 1})
         self.assertEqual(r.status, 200, r.body)
