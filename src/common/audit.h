@@ -29,6 +29,20 @@ class AuditLog {
   virtual void Record(AuditEntry entry) = 0;
 };
 
+// HTTP requests are audited by the server's observer; what the system changes on its own (an internal
+// actor: workers, retention, training registering a model) is recorded with this. `details` is a JSON
+// object as text.
+inline void AuditSystemChange(AuditLog* log, const Principal& actor, std::string action, std::string resource,
+                              std::string details) {
+  if (!log || !actor.internal) return;
+  AuditEntry e;
+  e.actor_name = actor.username;
+  e.action = std::move(action);
+  e.resource = std::move(resource);
+  e.details = std::move(details);
+  log->Record(std::move(e));
+}
+
 // Discards entries (tests, and tools that run before auth exists).
 class NullAuditLog final : public AuditLog {
  public:

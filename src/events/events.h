@@ -85,6 +85,16 @@ class EventBus {
   virtual BusStats Stats() const = 0;
 };
 
+// Publishes `data` (a JSON object as text) as an event of `type` in `room`; nothing without a bus.
+inline void Publish(EventBus* bus, std::string room, std::string_view type, std::string data) {
+  if (!bus) return;
+  Event e;
+  e.type = std::string(type);
+  e.room = std::move(room);
+  e.data = std::move(data);
+  bus->Publish(std::move(e));
+}
+
 std::unique_ptr<EventBus> NewInProcessBus();
 
 // Opens the bus a URL names: memory:// (in-process). invalid_argument for other schemes.

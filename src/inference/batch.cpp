@@ -391,16 +391,12 @@ class Batches final : public BatchPredictions {
 
   void Event(const BatchJob& j, const std::string& type) {
     if (!o_.bus) return;
-    events::Event e;
-    e.type = type;
-    e.room = std::string(events::kRoomDeployments);
     Json d = {{"id", j.id},         {"model", j.request.model}, {"status", j.status},
               {"rows_done", j.rows_done}, {"rows_failed", j.rows_failed}, {"bytes_done", j.bytes_done},
               {"bytes_total", j.bytes_total}};
     if (j.served_version) d["version"] = *j.served_version;
     if (!j.error.empty()) d["error"] = j.error;
-    e.data = DumpJson(d);
-    o_.bus->Publish(std::move(e));
+    events::Publish(o_.bus, std::string(events::kRoomDeployments), type, DumpJson(d));
   }
 
   db::Database& db_;

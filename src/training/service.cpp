@@ -368,11 +368,7 @@ class Service final : public TrainingService {
     data["epoch"] = j.epoch;
     data["epochs"] = j.epochs;
     data["progress"] = j.progress;
-    events::Event e;
-    e.type = std::string(type);
-    e.room = "training." + j.id;
-    e.data = data.dump();
-    o_.bus->Publish(std::move(e));
+    events::Publish(o_.bus, events::TrainingRoom(j.id), type, data.dump());
   }
 
   // Records one epoch (or round): metrics row, job progress and best, event and log line.

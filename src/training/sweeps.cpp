@@ -638,11 +638,7 @@ class Sweeps final : public SweepService {
     data["trials_done"] = done;
     data["best_job_id"] = s.best_job_id.empty() ? Json(nullptr) : Json(s.best_job_id);
     data["best_value"] = s.best_value ? Json(*s.best_value) : Json(nullptr);
-    events::Event e;
-    e.type = std::string(type);
-    e.room = events::TrainingRoom(s.id);
-    e.data = data.dump();
-    o_.bus->Publish(std::move(e));
+    events::Publish(o_.bus, events::TrainingRoom(s.id), type, data.dump());
   }
 
   db::Database& db_;

@@ -1080,23 +1080,11 @@ class DatasetServiceImpl final : public DatasetService {
   }
 
   void Publish(std::string_view type, const Json& data) {
-    if (!o_.bus) return;
-    events::Event e;
-    e.type = std::string(type);
-    e.room = std::string(events::kRoomDatasets);
-    e.data = DumpJson(data);
-    o_.bus->Publish(std::move(e));
+    events::Publish(o_.bus, std::string(events::kRoomDatasets), type, DumpJson(data));
   }
 
-  // HTTP requests are audited by the server's observer; the system's own changes are recorded here.
-  void Audit(const Principal& actor, std::string action, std::string resource, const Json& details) {
-    if (!o_.audit || !actor.internal) return;
-    AuditEntry e;
-    e.actor_name = actor.username;
-    e.action = std::move(action);
-    e.resource = "dataset:" + resource;
-    e.details = DumpJson(details);
-    o_.audit->Record(std::move(e));
+  void Audit(const Principal& actor, std::string action, const std::string& resource, const Json& details) {
+    AuditSystemChange(o_.audit, actor, std::move(action), "dataset:" + resource, DumpJson(details));
   }
 
   db::Database& db_;
